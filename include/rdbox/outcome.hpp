@@ -1,0 +1,64 @@
+// Outcome: what happened to one run. Set once by the supervisor; formatted only by Report.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rdbox {
+
+enum class OutcomeKind {
+  exited,        // the command ran and exited
+  signaled,      // the command ran and was killed by a signal
+  setup_failed,  // a stub step before execve failed (exit 125)
+  exec_failed,   // execve failed (126 found but not executable, 127 not found)
+  spawn_failed,  // the creation primitive itself failed (exit 125)
+};
+const char* to_string(OutcomeKind k);
+
+struct ChildEvent {
+  enum Kind { stopped, continued } kind;
+  int signal = 0;
+};
+
+struct ChildUsage {
+  std::int64_t utime_us = 0, stime_us = 0;
+  long maxrss_kb = 0, minflt = 0, majflt = 0, nvcsw = 0, nivcsw = 0;
+};
+
+struct Outcome {
+  OutcomeKind kind = OutcomeKind::spawn_failed;
+  pid_t pid = -1;
+  int code = 0;    // exit status when exited
+  int signal = 0;  // when signaled
+  bool core_dumped = false;
+
+  // When setup, exec or spawn failed.
+  std::string step;
+  int err = 0;
+  std::string message;  // one line, "exec \"/x\": No such file or directory"
+  std::string hint;     // what to check, when rdbox knows
+
+  // Observed, never derived from flags.
+  std::optional<bool> shared_memory;  // nullopt: not observable (posix_spawn runs no rdbox code)
+  bool parent_suspended = false;
+  std::optional<std::size_t> stack_used;  // bytes of the clone stack the stub touched (CLONE_VM)
+
+  // Microseconds from just before the primitive was called.
+  double spawn_us = 0, exec_us = 0, total_us = 0;
+  bool exec_seen = false;
+  ChildUsage usage;
+  long parent_minflt = 0;  // rdbox's own minor faults during the spawn call
+  std::vector<ChildEvent> events;
+
+  // What rdbox exits with: the code, 128+signal, 125/126/127.
+  int exit_code() const;
+};
+
+// "SIGTERM" for 15; "SIG34"-style for realtime signals.
+std::string signal_name(int sig);
+
+}  // namespace rdbox

@@ -1,0 +1,41 @@
+// The library's entry points: rdbox::run(spec) for one run, Session for many.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "rdbox/error.hpp"
+#include "rdbox/outcome.hpp"
+#include "rdbox/plan.hpp"
+#include "rdbox/spec.hpp"
+
+namespace rdbox {
+
+struct SessionOptions {
+  bool forward_signals = true;  // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH
+  // rdbox becomes a child subreaper, reaps every child it gets and, when the command
+  // ends, kills what the command left running. Turn off in a program with other children.
+  bool reap_orphans = true;
+  // Called as the command stops and continues.
+  std::function<void(pid_t, const ChildEvent&)> on_event;
+};
+
+// One process's launch machinery: the supervisor (signal mask, signalfd, subreaper) and a
+// reusable clone stack. Runs Plans one after another.
+class Session {
+ public:
+  static Expected<std::unique_ptr<Session>> create(SessionOptions opts = {});
+  ~Session();
+  Outcome run(const Plan& plan);
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// validate → plan → launch → supervise. Bad input comes back as an Outcome of kind
+// spawn_failed with step "spec" and the message.
+Outcome run(const Spec& spec, SessionOptions opts = {});
+
+}  // namespace rdbox

@@ -1,0 +1,300 @@
+// rdbox's command line: parse into a Spec, call the library, print the Report.
+// Nothing after this file sees CLI11 types.
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "rdbox/plan.hpp"
+#include "rdbox/report.hpp"
+#include "rdbox/run.hpp"
+#include "rdbox/spec.hpp"
+
+extern char** environ;
+
+namespace {
+
+constexpr int kRdboxFailed = 125;
+
+void write_all(int fd, const std::string& s) {
+  const char* p = s.data();
+  std::size_t left = s.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+int fail(const std::string& line) {
+  write_all(2, "rdbox: " + line + "\n");
+  return kRdboxFailed;
+}
+
+// An odd parent can leave signals ignored or blocked, or stdio closed: start clean, so
+// that neither rdbox nor the command inherits it.
+void sanitize_process() {
+  for (int fd = 0; fd < 3; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0) {
+      int null_fd = ::open("/dev/null", O_RDWR);
+      if (null_fd >= 0 && null_fd != fd) {
+        ::dup2(null_fd, fd);
+        ::close(null_fd);
+      }
+    }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < 65; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  // A report written to a closed pipe must not kill rdbox and hide the command's status.
+  // (The stub puts SIGPIPE back to the default for the command.)
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, nullptr);
+}
+
+struct RunArgs {
+  std::string mode;
+  std::string clone_flags;
+  std::string stack_size;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  std::string report = "text";
+};
+
+struct LogArgs {
+  int verbose = 0;
+  std::string level;
+};
+
+rdbox::Expected<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return rdbox::Error::sys("--env-file \"" + path + "\"", errno);
+  std::string text;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return rdbox::Error::sys("--env-file \"" + path + "\"", e);
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+// Fills the Spec fields that need more than a bind: mode, sizes, env sources.
+rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
+  if (!a.mode.empty()) {
+    auto m = rdbox::parse_mode(a.mode);
+    if (!m) return rdbox::Error::input("--mode", "unknown mode \"" + a.mode + "\" (want fork, vfork, clone or spawn)");
+    spec.mode = *m;
+    spec.mode_given = true;
+  }
+  if (!a.clone_flags.empty()) {
+    auto f = rdbox::parse_clone_flags(a.clone_flags);
+    if (!f) return f.error();
+    spec.clone_flags = f.value();
+  }
+  if (!a.stack_size.empty()) {
+    auto s = rdbox::parse_size(a.stack_size);
+    if (!s) return rdbox::Error::input("--stack-size", s.error().what());
+    spec.stack_size = s.value();
+    spec.stack_size_given = true;
+  }
+  auto r = rdbox::parse_report_format(a.report);
+  if (!r) return rdbox::Error::input("--report", "unknown format \"" + a.report + "\" (want text, json or none)");
+  spec.report = *r;
+  for (const auto& path : a.env_files) {
+    auto text = read_file(path);
+    if (!text) return text.error();
+    auto entries = rdbox::parse_env_file(text.value(), path);
+    if (!entries) return entries.error();
+    for (auto& e : entries.value()) spec.env.push_back(std::move(e));
+  }
+  for (const auto& arg : a.env) {
+    auto e = rdbox::parse_env_arg(arg);
+    if (!e) return e.error();
+    spec.env.push_back(std::move(e.value()));
+  }
+  return rdbox::ok();
+}
+
+void setup_logging(const LogArgs& log) {
+  if (log.verbose == 0 && log.level.empty()) {
+    spdlog::set_level(spdlog::level::off);
+    return;
+  }
+  auto logger = spdlog::stderr_logger_st("rdbox");
+  logger->set_pattern("rdbox: [%l] %v");
+  spdlog::set_default_logger(logger);
+  spdlog::level::level_enum lvl = log.verbose >= 2 ? spdlog::level::trace : spdlog::level::debug;
+  if (!log.level.empty()) lvl = spdlog::level::from_str(log.level);
+  spdlog::set_level(lvl);
+}
+
+void log_plan(const rdbox::Plan& p) {
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  std::string flags;
+  for (const auto& n : rdbox::clone_flag_names(rdbox::primitive_clone_flags(p.mode, p.clone_flags)))
+    flags += (flags.empty() ? "" : "|") + n;
+  spdlog::debug("mode {} flags {} stack {} bytes", rdbox::to_string(p.mode), flags.empty() ? "-" : flags, p.stack_size);
+  for (const auto& c : p.candidate_store) spdlog::debug("exec candidate {}", c);
+  spdlog::debug("{} environment variables, workdir {}, preserved fds {}", p.env_store.size(),
+                p.workdir.empty() ? "(inherited)" : p.workdir, p.preserved.size());
+}
+
+int run_command(rdbox::Spec& spec, const RunArgs& args) {
+  if (auto s = finish_spec(spec, args); !s) return fail(s.error().what());
+  if (auto v = spec.validate(); !v) return fail(v.error().what());
+
+  auto plan = rdbox::plan(spec, environ);
+  if (!plan) return fail(plan.error().what());
+  log_plan(plan.value());
+
+  int report_fd = 2;
+  rdbox::Fd report_file;
+  if (spec.report_file) {
+    int fd = ::open(spec.report_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return fail("--report-file \"" + *spec.report_file + "\": " + std::strerror(errno));
+    report_file.reset(fd);
+    report_fd = fd;
+  }
+
+  rdbox::SessionOptions opts;
+  if (spec.report == rdbox::ReportFormat::text)
+    opts.on_event = [report_fd](pid_t pid, const rdbox::ChildEvent& ev) {
+      write_all(report_fd, rdbox::event_line(pid, ev) + "\n");
+    };
+  auto session = rdbox::Session::create(std::move(opts));
+  if (!session) return fail(session.error().what());
+  rdbox::Outcome out = session.value()->run(plan.value());
+  session.value().reset();
+
+  bool ran = out.kind == rdbox::OutcomeKind::exited || out.kind == rdbox::OutcomeKind::signaled;
+  if (!ran) spdlog::debug("failed at step {}: {}", out.step, out.message);
+  switch (spec.report) {
+    case rdbox::ReportFormat::text:
+      write_all(report_fd, rdbox::text_report(out) + "\n");
+      // A failure is also said on stderr when the report goes to a file.
+      if (!ran && report_fd != 2) write_all(2, rdbox::text_report(out) + "\n");
+      break;
+    case rdbox::ReportFormat::json:
+      write_all(report_fd, rdbox::json_report(spec, &plan.value(), out) + "\n");
+      if (!ran && report_fd != 2) write_all(2, rdbox::text_report(out) + "\n");
+      break;
+    case rdbox::ReportFormat::none:
+      if (!ran) write_all(2, rdbox::text_report(out) + "\n");
+      break;
+  }
+  return out.exit_code();
+}
+
+bool is_subcommand(const std::string& s) { return s == "run" || s == "compare"; }
+
+// Where COMMAND starts in argv: after "--", or at the first word that is neither an
+// option nor an option's value. CLI11 sees only what comes before it.
+struct CommandSplit {
+  int options_end;    // argv[first_option..options_end) are rdbox's
+  int command_begin;  // argv[command_begin..argc) is the command
+};
+CommandSplit split_command(const CLI::App& app, const CLI::App& sub, int sub_index, int argc, char** argv) {
+  int i = sub_index + 1;
+  while (i < argc) {
+    std::string a = argv[i];
+    if (a == "--") return {i, i + 1};
+    if (a.size() < 2 || a[0] != '-') return {i, i};
+    bool attached = a.find('=') != std::string::npos || (a[1] != '-' && a.size() > 2);
+    std::string name = a.substr(0, a.find('='));
+    const CLI::Option* opt = sub.get_option_no_throw(name);
+    if (!opt) opt = app.get_option_no_throw(name);
+    bool takes_value = opt && opt->get_type_size() != 0 && !opt->get_callback_run() && opt->get_expected_min() > 0;
+    if (opt && (opt->get_type_size() == 0 || opt->get_expected_max() == 0)) takes_value = false;
+    i += (takes_value && !attached) ? 2 : 1;
+  }
+  return {argc, argc};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sanitize_process();
+
+  // An unknown subcommand gets its own clear line rather than CLI11's "not expected".
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.empty() || a[0] == '-') continue;
+    if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run)");
+    break;
+  }
+
+  CLI::App app{"rdbox: launch a command with the process-creation primitive you choose, and say what happened"};
+  app.name("rdbox");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rdbox 0.1.0");
+  LogArgs log;
+  app.add_flag("-v,--verbose", log.verbose, "Log what rdbox does (repeat for more)");
+  app.add_option("--log-level", log.level, "trace, debug, info, warn, error or off");
+
+  rdbox::Spec spec;
+  RunArgs args;
+  CLI::App* run = app.add_subcommand("run", "Run COMMAND with the chosen primitive and report the outcome");
+  run->fallthrough();
+  run->add_option("--mode", args.mode, "fork, vfork, clone (default) or spawn (posix_spawn)");
+  run->add_flag("--vm", spec.vm, "Add CLONE_VM: the child shares rdbox's address space (implies --mode clone)");
+  run->add_flag("--vfork", spec.vfork, "Add CLONE_VFORK: rdbox is suspended until the child execs (implies --mode clone)");
+  run->add_option("--clone-flags", args.clone_flags, "More clone flags: FILES,FS,IO,SYSVSEM,PIDFD,SIGHAND");
+  run->add_option("--stack-size", args.stack_size, "Clone stack size (K/M/G suffixes; default 64K, minimum 16K)");
+  run->add_option("--argv0", spec.argv0, "argv[0] for the command");
+  run->add_option("-e,--env", args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)");
+  run->add_option("--env-file", args.env_files, "Read KEY=VAL lines from FILE ('#' comments)");
+  run->add_flag("--clear-env", spec.clear_env, "Start the command's environment empty");
+  run->add_option("-w,--workdir", spec.workdir, "Working directory of the command");
+  run->add_option("--preserve-fds", spec.preserve_fds, "Pass fds 3..3+N-1 to the command");
+  run->add_option("--report", args.report, "Outcome report: text (default), json or none");
+  run->add_option("--report-file", spec.report_file, "Write the report to PATH instead of stderr");
+
+  // Hand CLI11 rdbox's own words only; the command after them is taken verbatim.
+  std::vector<char*> own(argv, argv + argc);
+  std::vector<std::string> command;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a == "run") {
+      CommandSplit split = split_command(app, *run, i, argc, argv);
+      own.assign(argv, argv + split.options_end);
+      command.assign(argv + split.command_begin, argv + argc);
+      break;
+    }
+  }
+  try {
+    app.parse(static_cast<int>(own.size()), own.data());
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return fail(e.what());
+  }
+  setup_logging(log);
+
+  if (run->parsed()) {
+    spec.command = std::move(command);
+    if ((spec.vm || spec.vfork) && args.mode.empty()) args.mode = "clone";
+    return run_command(spec, args);
+  }
+  return fail("missing subcommand (want run)");
+}

@@ -1,0 +1,158 @@
+#include "rdbox/plan.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace rdbox {
+
+const char* step_name(Step s) {
+  switch (s) {
+    case Step::token: return "token";
+    case Step::files: return "files";
+    case Step::signals: return "signals";
+    case Step::pdeathsig: return "pdeathsig";
+    case Step::pgrp: return "pgrp";
+    case Step::fds: return "fds";
+    case Step::workdir: return "workdir";
+    case Step::sigmask: return "sigmask";
+    case Step::exec: return "exec";
+    case Step::spawn: return "spawn";
+  }
+  return "unknown";
+}
+
+PlanView Plan::view() const {
+  PlanView v;
+  v.argv = argv.data();
+  v.envp = envp.data();
+  v.candidates = candidates.data();
+  v.n_candidates = candidates.size() - 1;  // trailing nullptr
+  v.sh_argv = const_cast<const char**>(sh_argv.data());
+  v.workdir = workdir.empty() ? nullptr : workdir.c_str();
+  v.preserved = preserved.data();
+  v.n_preserved = preserved.size();
+  v.keep_below = 3 + preserve_fds;
+  v.ignored_signals = ignored_signals;
+  v.parent_pid = ::getpid();
+  v.new_pgrp = true;
+  v.take_tty = take_tty;
+  v.private_files = (clone_flags & CLONE_FILES) && !(clone_flags & CLONE_VFORK);
+  return v;
+}
+
+namespace {
+
+// Sets or replaces KEY in an env vector of "KEY=VAL" strings, keeping first position.
+void env_set(std::vector<std::string>& env, const std::string& key, const std::string& value) {
+  std::string entry = key + "=" + value;
+  for (auto& e : env)
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
+      e = std::move(entry);
+      return;
+    }
+  env.push_back(std::move(entry));
+}
+
+const char* env_get(const std::vector<std::string>& env, std::string_view key) {
+  for (const auto& e : env)
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
+      return e.c_str() + key.size() + 1;
+  return nullptr;
+}
+
+const char* environ_get(char** environ_in, std::string_view key) {
+  for (char** e = environ_in; e && *e; ++e)
+    if (std::strncmp(*e, key.data(), key.size()) == 0 && (*e)[key.size()] == '=') return *e + key.size() + 1;
+  return nullptr;
+}
+
+// execvp's candidate list: the name itself when it holds a '/', else PATH's entries.
+std::vector<std::string> exec_candidates(const std::string& name, const char* path) {
+  if (name.find('/') != std::string::npos) return {name};
+  std::vector<std::string> out;
+  std::string_view p = path ? path : kDefaultPath;
+  while (true) {
+    auto colon = p.find(':');
+    std::string_view dir = p.substr(0, colon);
+    if (dir.empty()) out.push_back(name);  // empty entry: the current directory
+    else out.push_back(std::string(dir) + (dir.back() == '/' ? "" : "/") + name);
+    if (colon == std::string_view::npos) break;
+    p.remove_prefix(colon + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<Plan> plan(const Spec& spec, char** environ_in) {
+  Plan p;
+  p.mode = spec.mode;
+  p.clone_flags = spec.mode == Mode::clone ? spec.effective_clone_flags() : 0;
+  long page = ::sysconf(_SC_PAGESIZE);
+  p.stack_size = (spec.stack_size + page - 1) / page * page;
+  p.display_name = spec.command[0];
+
+  p.argv_store = spec.command;
+  if (spec.argv0) p.argv_store[0] = *spec.argv0;
+
+  if (!spec.clear_env)
+    for (char** e = environ_in; e && *e; ++e) p.env_store.emplace_back(*e);
+  for (const auto& entry : spec.env) {
+    if (entry.value) {
+      env_set(p.env_store, entry.key, *entry.value);
+    } else if (const char* v = environ_get(environ_in, entry.key)) {
+      env_set(p.env_store, entry.key, v);
+    }  // a bare KEY the caller does not have is left unset, as docker does
+  }
+
+  p.candidate_store = exec_candidates(spec.command[0], env_get(p.env_store, "PATH"));
+
+  for (auto& s : p.argv_store) p.argv.push_back(s.c_str());
+  p.argv.push_back(nullptr);
+  for (auto& s : p.env_store) p.envp.push_back(s.c_str());
+  p.envp.push_back(nullptr);
+  for (auto& s : p.candidate_store) p.candidates.push_back(s.c_str());
+  p.candidates.push_back(nullptr);
+  p.sh_argv.push_back("/bin/sh");
+  p.sh_argv.push_back(nullptr);  // the candidate, filled in by the stub
+  for (std::size_t i = 1; i + 1 < p.argv.size(); ++i) p.sh_argv.push_back(p.argv[i]);
+  p.sh_argv.push_back(nullptr);
+
+  if (spec.workdir) p.workdir = *spec.workdir;
+
+  p.preserve_fds = spec.preserve_fds;
+  for (int fd = 3; fd < 3 + spec.preserve_fds; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) {
+      p.preserved.push_back(fd);
+      continue;
+    }
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) return Error::sys("open /dev/null", errno);
+    if (null_fd != fd) {
+      // Lower slots were free: move it into place.
+      int moved = ::fcntl(null_fd, F_DUPFD_CLOEXEC, fd);
+      ::close(null_fd);
+      if (moved < 0) return Error::sys("reserve fd " + std::to_string(fd), errno);
+      if (moved != fd) {
+        ::close(moved);
+        return Error::input("--preserve-fds", "could not reserve fd " + std::to_string(fd));
+      }
+      null_fd = moved;
+    }
+    p.placeholders.emplace_back(null_fd);
+  }
+
+  for (int sig = 1; sig < 65; ++sig) {
+    struct sigaction sa {};
+    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) p.ignored_signals |= 1ULL << (sig - 1);
+  }
+
+  p.take_tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
+  return p;
+}
+
+}  // namespace rdbox

@@ -1,0 +1,157 @@
+#include "rdbox/report.hpp"
+
+#include <sched.h>
+#include <signal.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+namespace rdbox {
+
+const char* to_string(OutcomeKind k) {
+  switch (k) {
+    case OutcomeKind::exited: return "exited";
+    case OutcomeKind::signaled: return "signaled";
+    case OutcomeKind::setup_failed: return "setup_failed";
+    case OutcomeKind::exec_failed: return "exec_failed";
+    case OutcomeKind::spawn_failed: return "spawn_failed";
+  }
+  return "unknown";
+}
+
+int Outcome::exit_code() const {
+  switch (kind) {
+    case OutcomeKind::exited: return code;
+    case OutcomeKind::signaled: return 128 + signal;
+    case OutcomeKind::exec_failed: return err == ENOENT || err == ENOTDIR ? 127 : 126;
+    case OutcomeKind::setup_failed:
+    case OutcomeKind::spawn_failed: return 125;
+  }
+  return 125;
+}
+
+std::string signal_name(int sig) {
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
+  const char* abbrev = ::sigabbrev_np(sig);
+  if (!abbrev) return "SIG" + std::to_string(sig);
+  return std::string("SIG") + abbrev;
+}
+
+std::string text_report(const Outcome& out) {
+  std::string pid = std::to_string(out.pid);
+  switch (out.kind) {
+    case OutcomeKind::exited: return pid + " exited with status " + std::to_string(out.code);
+    case OutcomeKind::signaled: {
+      std::string s = pid + " killed by signal " + std::to_string(out.signal) + " (" + signal_name(out.signal) + ")";
+      if (out.core_dumped) s += ", core dumped";
+      return s;
+    }
+    default: {
+      std::string s = "rdbox: " + out.message;
+      if (!out.hint.empty()) s += " (" + out.hint + ")";
+      return s;
+    }
+  }
+}
+
+std::string event_line(pid_t pid, const ChildEvent& ev) {
+  if (ev.kind == ChildEvent::continued) return std::to_string(pid) + " continued";
+  return std::to_string(pid) + " stopped by signal " + std::to_string(ev.signal) + " (" + signal_name(ev.signal) + ")";
+}
+
+std::uint64_t primitive_clone_flags(Mode mode, std::uint64_t plan_flags) {
+  switch (mode) {
+    case Mode::fork: return 0;
+    case Mode::vfork:
+    case Mode::spawn: return CLONE_VM | CLONE_VFORK;
+    case Mode::clone: return plan_flags | CLONE_PIDFD;
+  }
+  return 0;
+}
+
+namespace {
+long long round_us(double us) { return static_cast<long long>(us + 0.5); }
+}  // namespace
+
+std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) {
+  using nlohmann::json;
+  json j;
+  j["schema_version"] = kReportSchemaVersion;
+  j["command"] = spec.command;
+  j["mode"] = std::string(to_string(spec.mode));
+  std::uint64_t flags = primitive_clone_flags(spec.mode, plan ? plan->clone_flags : spec.effective_clone_flags());
+  j["clone_flags"] = clone_flag_names(flags);
+  if (spec.mode == Mode::clone) j["stack_size"] = plan ? plan->stack_size : spec.stack_size;
+  else j["stack_size"] = nullptr;
+  j["pid"] = out.pid > 0 ? json(out.pid) : json(nullptr);
+  j["outcome"] = to_string(out.kind);
+
+  json status;
+  bool ran = out.kind == OutcomeKind::exited || out.kind == OutcomeKind::signaled;
+  bool child_existed = out.pid > 0;
+  if (out.kind == OutcomeKind::signaled) {
+    status["exited"] = false;
+    status["signal"] = out.signal;
+    status["signal_name"] = signal_name(out.signal);
+    status["core_dumped"] = out.core_dumped;
+  } else {
+    status["exited"] = child_existed;
+    status["code"] = child_existed ? json(ran ? out.code : out.exit_code()) : json(nullptr);
+  }
+  j["status"] = status;
+  j["exit_code"] = out.exit_code();
+
+  json observed;
+  observed["shared_memory"] = out.shared_memory ? json(*out.shared_memory) : json(nullptr);
+  observed["parent_suspended"] = child_existed ? json(out.parent_suspended) : json(nullptr);
+  if (out.stack_used) observed["stack_used"] = *out.stack_used;
+  j["observed"] = observed;
+
+  json timing;
+  timing["spawn"] = round_us(out.spawn_us);
+  timing["exec"] = out.exec_seen ? json(round_us(out.exec_us)) : json(nullptr);
+  timing["total"] = round_us(out.total_us);
+  j["timing_us"] = timing;
+
+  json ru;
+  ru["utime_us"] = out.usage.utime_us;
+  ru["stime_us"] = out.usage.stime_us;
+  ru["maxrss_kb"] = out.usage.maxrss_kb;
+  ru["minflt"] = out.usage.minflt;
+  ru["majflt"] = out.usage.majflt;
+  ru["nvcsw"] = out.usage.nvcsw;
+  ru["nivcsw"] = out.usage.nivcsw;
+  j["rusage"] = ru;
+  j["parent_minflt"] = out.parent_minflt;
+
+  json events = json::array();
+  for (const auto& ev : out.events) {
+    json e;
+    e["event"] = ev.kind == ChildEvent::stopped ? "stopped" : "continued";
+    if (ev.kind == ChildEvent::stopped) {
+      e["signal"] = ev.signal;
+      e["signal_name"] = signal_name(ev.signal);
+    }
+    events.push_back(e);
+  }
+  j["events"] = events;
+
+  if (!ran) {
+    json err;
+    err["step"] = out.step;
+    err["errno"] = out.err;
+    err["errno_name"] = out.err ? json(::strerrorname_np(out.err) ? ::strerrorname_np(out.err) : "") : json(nullptr);
+    err["message"] = out.message;
+    if (!out.hint.empty()) err["hint"] = out.hint;
+    j["error"] = err;
+  } else {
+    j["error"] = nullptr;
+  }
+  return j.dump();
+}
+
+}  // namespace rdbox

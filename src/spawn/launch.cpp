@@ -1,0 +1,177 @@
+#include "launch.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rdbox {
+
+namespace {
+// The stub writes a launch's token here; with a private (copy-on-write) address space the
+// write lands in the child's copy and rdbox never sees it.
+volatile std::uint64_t g_token_slot = 0;
+constexpr unsigned char kPaint = 0xA5;
+
+long own_minflt() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+}  // namespace
+
+std::int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+ChildStack::~ChildStack() {
+  if (base_) ::munmap(base_, guard_ + usable_);
+}
+
+Status ChildStack::ensure(std::size_t usable) {
+  if (base_ && usable_ == usable) return ok();
+  if (base_) ::munmap(base_, guard_ + usable_);
+  base_ = nullptr;
+  painted_ = false;
+  guard_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  void* p = ::mmap(nullptr, guard_ + usable, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) return Error::sys("mmap clone stack", errno);
+  if (::mprotect(p, guard_, PROT_NONE) != 0) {
+    int e = errno;
+    ::munmap(p, guard_ + usable);
+    return Error::sys("mprotect stack guard", e);
+  }
+  base_ = p;
+  usable_ = usable;
+  return ok();
+}
+
+void ChildStack::paint() {
+  std::memset(static_cast<char*>(base_) + guard_, kPaint, usable_);
+  painted_ = true;
+}
+
+std::size_t ChildStack::high_water() const {
+  const unsigned char* lo = static_cast<const unsigned char*>(base_) + guard_;
+  std::size_t untouched = 0;
+  while (untouched < usable_ && lo[untouched] == kPaint) ++untouched;
+  return usable_ - untouched;
+}
+
+bool token_seen(const Launch& l) { return l.token != 0 && g_token_slot == l.token; }
+
+namespace {
+
+Error spawn_error(int err) {
+  Error e = Error::sys("spawn", err);
+  return e;
+}
+
+// A workdir check for posix_spawn, whose chdir failure is indistinguishable from an exec
+// failure once it comes back from glibc.
+Status check_workdir(const char* dir) {
+  struct stat st {};
+  if (::stat(dir, &st) != 0) return Error::sys(std::string("workdir \"") + dir + "\"", errno);
+  if (!S_ISDIR(st.st_mode)) return Error::sys(std::string("workdir \"") + dir + "\"", ENOTDIR);
+  if (::access(dir, X_OK) != 0) return Error::sys(std::string("workdir \"") + dir + "\"", errno);
+  return ok();
+}
+
+}  // namespace
+
+Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step) {
+  Launch l;
+  *failed_step = Step::spawn;
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
+  l.report.reset(pipefd[0]);
+  Fd write_end(pipefd[1]);
+
+  static std::uint64_t counter = 0;
+  l.token = (static_cast<std::uint64_t>(now_ns()) << 8) ^ (++counter) ^ 0x5bd1e995ULL;
+  if (l.token == 0) l.token = 1;
+  g_token_slot = 0;
+  view.report_fd = write_end.get();
+  view.token_slot = &g_token_slot;
+  view.token = l.token;
+
+  bool vm = plan.mode == Mode::clone && (plan.clone_flags & CLONE_VM);
+  if (plan.mode == Mode::clone) {
+    if (auto s = stack.ensure(plan.stack_size); !s) return s.error();
+    if (vm && !stack.painted()) stack.paint();
+  }
+  if (plan.mode == Mode::spawn && view.workdir) {
+    if (auto s = check_workdir(view.workdir); !s) {
+      *failed_step = Step::workdir;
+      return s.error();
+    }
+  }
+
+  long flt0 = own_minflt();
+  pid_t pid = -1;
+  int pidfd = -1;
+  int spawn_rc = 0;
+  std::size_t exec_item = 0;
+  l.t_start_ns = now_ns();
+  switch (plan.mode) {
+    case Mode::fork: pid = spawn_fork(&view); break;
+    case Mode::vfork: pid = spawn_vfork(&view); break;
+    case Mode::clone: pid = spawn_clone(&view, plan.clone_flags, stack.top(), &pidfd); break;
+    case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item); break;
+  }
+  l.t_spawned_ns = now_ns();
+  l.parent_minflt = own_minflt() - flt0;
+
+  if (plan.mode == Mode::spawn) {
+    l.has_stub = false;
+    if (spawn_rc != 0) {
+      std::string shown = plan.display_name;
+      if (exec_item < plan.candidate_store.size() && plan.candidate_store[exec_item] != shown &&
+          spawn_rc == EACCES)
+        shown += "\" (" + plan.candidate_store[exec_item] + ")";
+      else
+        shown += "\"";
+      *failed_step = Step::exec;
+      return Error::sys("exec \"" + shown, spawn_rc);
+    }
+  } else if (pid < 0) {
+    return spawn_error(-pid);
+  }
+  l.pid = pid;
+  if (pidfd < 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  // pidfd_open cannot race here: the child is ours and unreaped, so its pid is not reused.
+  if (pidfd >= 0) l.pidfd.reset(pidfd);
+
+  if (view.private_files) {
+    // CLONE_FILES: the child shares this fd table until its first step takes a private copy.
+    StubRecord r{};
+    ssize_t n;
+    do n = ::read(l.report.get(), &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof r) && r.severity != kReady) {
+      l.has_early_record = true;
+      l.early_record = r;
+    }
+  }
+  write_end.reset();
+
+  if (!l.has_stub) {
+    // posix_spawn runs no rdbox code in the child: did rdbox resume after the child's exec?
+    // The child's copy of the write end is gone exactly then.
+    struct pollfd p {l.report.get(), POLLIN, 0};
+    l.parent_suspended = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+  }
+  return l;
+}
+
+}  // namespace rdbox

@@ -1,0 +1,68 @@
+// The launcher seam: one small strategy per creation primitive, behind launch().
+// A strategy creates the child and returns its pid; launch() adds what every strategy
+// shares: the report pipe, the pidfd, the timing and the "parent suspended" observation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "rdbox/error.hpp"
+#include "rdbox/fd.hpp"
+#include "rdbox/plan.hpp"
+
+namespace rdbox {
+
+// The clone stack: mmap'd, a PROT_NONE guard page below it, reused across launches.
+class ChildStack {
+ public:
+  ChildStack() = default;
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  ~ChildStack();
+  Status ensure(std::size_t usable);
+  void* top() const { return static_cast<char*>(base_) + guard_ + usable_; }
+  std::size_t usable() const { return usable_; }
+  // Fill with a pattern so the high-water mark can be read back (CLONE_VM children only).
+  void paint();
+  std::size_t high_water() const;
+  bool painted() const { return painted_; }
+
+ private:
+  void* base_ = nullptr;
+  std::size_t guard_ = 0, usable_ = 0;
+  bool painted_ = false;
+};
+
+struct Launch {
+  pid_t pid = -1;
+  Fd pidfd;
+  Fd report;  // read end of the report pipe; EOF without a record = exec happened
+  std::int64_t t_start_ns = 0, t_spawned_ns = 0;
+  bool parent_suspended = false;
+  bool has_stub = true;         // false for posix_spawn
+  bool has_early_record = false;  // a record read during the CLONE_FILES handshake
+  StubRecord early_record{};
+  long parent_minflt = 0;
+  std::uint64_t token = 0;
+};
+
+// Creates the child. On a primitive failure returns an Error with context "spawn"; for
+// posix_spawn, an exec failure comes back as an Error with context "exec" and errno.
+// *failed_step says which step an Error belongs to (spawn, workdir, exec).
+Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step);
+
+// True when the stub wrote this launch's token into rdbox's memory.
+bool token_seen(const Launch& l);
+
+std::int64_t now_ns();
+
+// Strategies (spawn/*.cpp). Each returns the pid, or -errno.
+pid_t spawn_fork(const PlanView* view);
+pid_t spawn_vfork(const PlanView* view);
+pid_t spawn_clone(const PlanView* view, std::uint64_t flags, void* stack_top, int* pidfd_out);
+// posix_spawn: returns 0 and sets *pid, or an errno; `exec_item` is the candidate tried.
+int spawn_posix(const Plan& plan, const PlanView* view, pid_t* pid, std::size_t* exec_item);
+
+}  // namespace rdbox

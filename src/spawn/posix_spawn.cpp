@@ -1,0 +1,74 @@
+// posix_spawn(3): glibc creates the child (CLONE_VM|CLONE_VFORK internally) and runs its
+// own child code, so the stub's steps are expressed as spawn attributes and file actions.
+// PR_SET_PDEATHSIG has no such attribute: documented in the README.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "launch.hpp"
+
+namespace rdbox {
+
+namespace {
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  SpawnSetup() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+};
+}  // namespace
+
+int spawn_posix(const Plan& plan, const PlanView* v, pid_t* pid, std::size_t* exec_item) {
+  SpawnSetup s;
+  sigset_t empty, reset;
+  sigemptyset(&empty);
+  sigemptyset(&reset);
+  for (int sig = 1; sig < 65; ++sig)
+    if (v->ignored_signals & (1ULL << (sig - 1))) sigaddset(&reset, sig);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP;
+  posix_spawnattr_setsigmask(&s.attr, &empty);
+  posix_spawnattr_setsigdefault(&s.attr, &reset);
+  posix_spawnattr_setpgroup(&s.attr, 0);
+  posix_spawnattr_setflags(&s.attr, flags);
+  if (v->take_tty) posix_spawn_file_actions_addtcsetpgrp_np(&s.actions, 0);
+  for (std::size_t i = 0; i < v->n_preserved; ++i)
+    posix_spawn_file_actions_adddup2(&s.actions, v->preserved[i], v->preserved[i]);  // clears FD_CLOEXEC
+  posix_spawn_file_actions_addclosefrom_np(&s.actions, v->keep_below);
+  if (v->workdir) posix_spawn_file_actions_addchdir_np(&s.actions, v->workdir);
+
+  // execvp's search, with the command's PATH: skip what does not exist without paying
+  // for a process, remember EACCES.
+  int err = ENOENT;
+  bool saw_eacces = false;
+  *exec_item = 0;
+  for (std::size_t i = 0; i < v->n_candidates; ++i) {
+    const char* path = plan.candidates[i];
+    if (v->n_candidates > 1 && ::access(path, F_OK) != 0) continue;
+    int rc = ::posix_spawn(pid, path, &s.actions, &s.attr, const_cast<char* const*>(v->argv),
+                           const_cast<char* const*>(v->envp));
+    if (rc == 0) return 0;
+    if (rc == EACCES) {
+      if (!saw_eacces) *exec_item = i;
+      saw_eacces = true;
+      continue;
+    }
+    if (rc == ENOENT || rc == ENOTDIR) {
+      if (!saw_eacces) *exec_item = i;
+      continue;
+    }
+    *exec_item = i;
+    return rc;
+  }
+  return saw_eacces ? EACCES : err;
+}
+
+}  // namespace rdbox

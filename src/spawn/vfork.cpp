@@ -1,0 +1,18 @@
+// vfork(2) + exec: the child borrows rdbox's memory and rdbox is suspended until the
+// child execs or exits. The stub obeys the shared-memory rules (stub.cpp).
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "../stub.hpp"
+#include "launch.hpp"
+
+namespace rdbox {
+
+__attribute__((noinline)) pid_t spawn_vfork(const PlanView* view) {
+  pid_t pid = ::vfork();
+  if (pid == 0) exec_stub(view);
+  return pid < 0 ? -errno : pid;
+}
+
+}  // namespace rdbox

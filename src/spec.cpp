@@ -1,0 +1,238 @@
+#include "rdbox/spec.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace rdbox {
+
+namespace {
+constexpr std::string_view kNs = "namespaces are not clone flags here: use the --new* options";
+}
+
+const CloneFlagInfo kCloneFlags[] = {
+    {"CLONE_VM", CLONE_VM, false, "use --vm"},
+    {"CLONE_VFORK", CLONE_VFORK, false, "use --vfork"},
+    {"CLONE_FS", CLONE_FS, true, {}},
+    {"CLONE_FILES", CLONE_FILES, true, {}},
+    {"CLONE_IO", CLONE_IO, true, {}},
+    {"CLONE_SYSVSEM", CLONE_SYSVSEM, true, {}},
+    {"CLONE_PIDFD", CLONE_PIDFD, true, {}},
+    {"CLONE_SIGHAND", CLONE_SIGHAND, true, {}},  // needs CLONE_VM: checked in validate()
+    {"CLONE_THREAD", CLONE_THREAD, false,
+     "a thread cannot be waited for, and execve in a thread replaces the whole of rdbox"},
+    {"CLONE_PARENT", CLONE_PARENT, false,
+     "the child would be rdbox's sibling, so rdbox could not wait for it"},
+    {"CLONE_PTRACE", CLONE_PTRACE, false, "rdbox is not traced"},
+    {"CLONE_UNTRACED", CLONE_UNTRACED, false, "rdbox does not trace"},
+    {"CLONE_SETTLS", CLONE_SETTLS, false, "the exec stub has no thread-local storage of its own"},
+    {"CLONE_PARENT_SETTID", CLONE_PARENT_SETTID, false, "rdbox holds the child by a pidfd"},
+    {"CLONE_CHILD_SETTID", CLONE_CHILD_SETTID, false, "no thread id slot for the stub"},
+    {"CLONE_CHILD_CLEARTID", CLONE_CHILD_CLEARTID, false, "no thread id slot for the stub"},
+    {"CLONE_DETACHED", CLONE_DETACHED, false, "obsolete and ignored by the kernel"},
+    {"CLONE_NEWNS", CLONE_NEWNS, false, kNs},
+    {"CLONE_NEWUTS", CLONE_NEWUTS, false, kNs},
+    {"CLONE_NEWIPC", CLONE_NEWIPC, false, kNs},
+    {"CLONE_NEWUSER", CLONE_NEWUSER, false, kNs},
+    {"CLONE_NEWPID", CLONE_NEWPID, false, kNs},
+    {"CLONE_NEWNET", CLONE_NEWNET, false, kNs},
+    {"CLONE_NEWCGROUP", CLONE_NEWCGROUP, false, kNs},
+    {"CLONE_NEWTIME", CLONE_NEWTIME, false, kNs},
+};
+const std::size_t kCloneFlagCount = sizeof(kCloneFlags) / sizeof(kCloneFlags[0]);
+
+std::string_view to_string(Mode m) {
+  switch (m) {
+    case Mode::fork: return "fork";
+    case Mode::vfork: return "vfork";
+    case Mode::clone: return "clone";
+    case Mode::spawn: return "spawn";
+  }
+  return "?";
+}
+
+std::optional<Mode> parse_mode(std::string_view s) {
+  for (Mode m : {Mode::fork, Mode::vfork, Mode::clone, Mode::spawn})
+    if (s == to_string(m)) return m;
+  return std::nullopt;
+}
+
+std::string_view to_string(ReportFormat f) {
+  switch (f) {
+    case ReportFormat::text: return "text";
+    case ReportFormat::json: return "json";
+    case ReportFormat::none: return "none";
+  }
+  return "?";
+}
+
+std::optional<ReportFormat> parse_report_format(std::string_view s) {
+  for (ReportFormat f : {ReportFormat::text, ReportFormat::json, ReportFormat::none})
+    if (s == to_string(f)) return f;
+  return std::nullopt;
+}
+
+namespace {
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+Expected<std::uint64_t> parse_clone_flags(std::string_view list) {
+  std::uint64_t bits = 0;
+  bool any = false;
+  while (true) {
+    auto comma = list.find_first_of(",|");
+    std::string_view word = trim(list.substr(0, comma));
+    if (!word.empty()) {
+      std::string name = upper(word);
+      if (name.rfind("CLONE_", 0) != 0) name = "CLONE_" + name;
+      const CloneFlagInfo* row = nullptr;
+      for (std::size_t i = 0; i < kCloneFlagCount; ++i)
+        if (kCloneFlags[i].name == name) row = &kCloneFlags[i];
+      if (!row) return Error::input("--clone-flags", "unknown flag \"" + std::string(word) + "\"");
+      if (!row->user_settable)
+        return Error::input("--clone-flags", std::string(row->name) + " is refused: " + std::string(row->refusal));
+      bits |= row->bit;
+      any = true;
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (!any) return Error::input("--clone-flags", "empty flag list");
+  return bits;
+}
+
+std::vector<std::string> clone_flag_names(std::uint64_t bits) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < kCloneFlagCount; ++i)
+    if (bits & kCloneFlags[i].bit) {
+      names.emplace_back(kCloneFlags[i].name);
+      bits &= ~kCloneFlags[i].bit;
+    }
+  return names;
+}
+
+Expected<std::size_t> parse_size(std::string_view text) {
+  std::string_view s = trim(text);
+  auto bad = [&](std::string why) {
+    return Error::input("size \"" + std::string(text) + "\"", std::move(why));
+  };
+  if (s.empty()) return bad("empty");
+  std::size_t i = 0;
+  unsigned long long value = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    unsigned digit = static_cast<unsigned>(s[i] - '0');
+    if (value > (std::numeric_limits<unsigned long long>::max() - digit) / 10) return bad("too large");
+    value = value * 10 + digit;
+    ++i;
+  }
+  if (i == 0) return bad("not a number");
+  std::string suffix = upper(s.substr(i));
+  unsigned shift = 0;
+  if (suffix.empty() || suffix == "B") shift = 0;
+  else if (suffix == "K" || suffix == "KB" || suffix == "KIB") shift = 10;
+  else if (suffix == "M" || suffix == "MB" || suffix == "MIB") shift = 20;
+  else if (suffix == "G" || suffix == "GB" || suffix == "GIB") shift = 30;
+  else return bad("unknown suffix \"" + std::string(s.substr(i)) + "\" (use K, M or G)");
+  if (shift && value > (std::numeric_limits<std::size_t>::max() >> shift)) return bad("too large");
+  std::size_t bytes = static_cast<std::size_t>(value) << shift;
+  if (bytes == 0) return bad("must be greater than 0");
+  return bytes;
+}
+
+std::uint64_t Spec::effective_clone_flags() const {
+  std::uint64_t f = clone_flags;
+  if (vm) f |= CLONE_VM;
+  if (vfork) f |= CLONE_VFORK;
+  return f;
+}
+
+namespace {
+bool valid_env_key(std::string_view key) {
+  return !key.empty() && key.find('=') == std::string_view::npos && key.find('\0') == std::string_view::npos;
+}
+}  // namespace
+
+Status Spec::validate() const {
+  if (command.empty()) return Error::input("run", "missing command (usage: rdbox run [OPTIONS] [--] COMMAND [ARG...])");
+  if (command[0].empty()) return Error::input("run", "the command is an empty string");
+  if ((vm || vfork) && mode != Mode::clone) {
+    return Error::input(vm ? "--vm" : "--vfork",
+                        "needs --mode clone (it is a clone flag), not --mode " + std::string(to_string(mode)));
+  }
+  if (mode != Mode::clone) {
+    if (clone_flags) return Error::input("--clone-flags", "needs --mode clone, not --mode " + std::string(to_string(mode)));
+    if (stack_size_given)
+      return Error::input("--stack-size", "needs --mode clone (only clone runs on a custom stack)");
+  }
+  std::uint64_t f = effective_clone_flags();
+  if ((f & CLONE_SIGHAND) && !(f & CLONE_VM))
+    return Error::input("--clone-flags", "CLONE_SIGHAND needs a shared address space: add --vm");
+  if (stack_size < kMinStackSize)
+    return Error::input("--stack-size", std::to_string(stack_size) + " bytes is below the exec stub's minimum of " +
+                                            std::to_string(kMinStackSize));
+  if (stack_size > kMaxStackSize)
+    return Error::input("--stack-size", std::to_string(stack_size) + " bytes is above the maximum of 1G");
+  if (preserve_fds < 0 || preserve_fds > kMaxPreserveFds)
+    return Error::input("--preserve-fds", "must be between 0 and " + std::to_string(kMaxPreserveFds));
+  for (const auto& e : env)
+    if (!valid_env_key(e.key)) return Error::input("--env", "invalid variable name \"" + e.key + "\"");
+  if (argv0 && argv0->empty()) return Error::input("--argv0", "must not be empty");
+  if (workdir && workdir->empty()) return Error::input("--workdir", "must not be empty");
+  if (report_file && report_file->empty()) return Error::input("--report-file", "must not be empty");
+  for (const auto& a : command)
+    if (a.find('\0') != std::string::npos) return Error::input("run", "an argument holds a NUL byte");
+  return ok();
+}
+
+Expected<EnvEntry> parse_env_arg(std::string_view arg) {
+  auto eq = arg.find('=');
+  std::string_view key = eq == std::string_view::npos ? arg : arg.substr(0, eq);
+  if (!valid_env_key(key) || key.find_first_of(" \t\n") != std::string_view::npos)
+    return Error::input("--env", "invalid variable \"" + std::string(arg) + "\" (want KEY=VALUE or KEY)");
+  EnvEntry e{std::string(key), std::nullopt};
+  if (eq != std::string_view::npos) e.value = std::string(arg.substr(eq + 1));
+  return e;
+}
+
+Expected<std::vector<EnvEntry>> parse_env_file(std::string_view text, std::string_view origin) {
+  std::vector<EnvEntry> out;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string_view t = trim(line);
+    if (t.empty() || t.front() == '#') continue;
+    // Docker's env-file keeps the value verbatim; only leading blanks of the key go.
+    std::string_view entry = line.substr(line.find(t.front()));
+    auto e = parse_env_arg(entry);
+    if (!e) {
+      return Error::input("--env-file " + std::string(origin) + ":" + std::to_string(line_no),
+                          "invalid line \"" + std::string(t) + "\" (want KEY=VALUE or KEY)");
+    }
+    out.push_back(std::move(e.value()));
+  }
+  return out;
+}
+
+}  // namespace rdbox

@@ -1,0 +1,305 @@
+#include "supervise.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace rdbox {
+
+namespace {
+
+bool is_forwarded(int sig) {
+  for (int s : kForwardedSignals)
+    if (s == sig) return true;
+  return false;
+}
+
+// waitid(2) as the kernel has it: with the child's rusage.
+int waitid_ru(idtype_t type, id_t id, siginfo_t* si, int options, struct rusage* ru) {
+  std::memset(si, 0, sizeof *si);
+  long r;
+  do r = ::syscall(SYS_waitid, type, id, si, options, ru);
+  while (r < 0 && errno == EINTR);
+  return static_cast<int>(r);
+}
+
+void fill_usage(ChildUsage& u, const struct rusage& ru) {
+  u.utime_us = ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec;
+  u.stime_us = ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec;
+  u.maxrss_kb = ru.ru_maxrss;
+  u.minflt = ru.ru_minflt;
+  u.majflt = ru.ru_majflt;
+  u.nvcsw = ru.ru_nvcsw;
+  u.nivcsw = ru.ru_nivcsw;
+}
+
+void fill_exit(Outcome& out, const siginfo_t& si) {
+  if (si.si_code == CLD_EXITED) {
+    if (out.kind != OutcomeKind::setup_failed && out.kind != OutcomeKind::exec_failed) out.kind = OutcomeKind::exited;
+    out.code = si.si_status;
+  } else {
+    if (out.kind != OutcomeKind::setup_failed && out.kind != OutcomeKind::exec_failed) out.kind = OutcomeKind::signaled;
+    out.signal = si.si_status;
+    out.core_dumped = si.si_code == CLD_DUMPED;
+  }
+}
+
+double us_since(std::int64_t t0) { return static_cast<double>(now_ns() - t0) / 1000.0; }
+
+std::vector<pid_t> own_children() {
+  std::vector<pid_t> pids;
+  std::string path = "/proc/self/task/" + std::to_string(::gettid()) + "/children";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pids;
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    if (j > i) pids.push_back(static_cast<pid_t>(std::stol(text.substr(i, j - i))));
+    i = j + 1;
+  }
+  return pids;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Supervisor>> Supervisor::create(SuperviseOptions opts) {
+  std::unique_ptr<Supervisor> s(new Supervisor());
+  s->opts_ = opts;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTTOU);  // rdbox takes the terminal back from a background group
+  if (opts.forward_signals)
+    for (int sig : kForwardedSignals) sigaddset(&set, sig);
+  // An odd parent may have ignored SIGCHLD (children would be reaped behind our back).
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &dfl, &s->old_chld_);
+  ::sigprocmask(SIG_BLOCK, &set, &s->old_mask_);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, SIGCHLD);
+  if (opts.forward_signals)
+    for (int sig : kForwardedSignals) sigaddset(&only, sig);
+  int fd = ::signalfd(-1, &only, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    ::sigprocmask(SIG_SETMASK, &s->old_mask_, nullptr);
+    ::sigaction(SIGCHLD, &s->old_chld_, nullptr);
+    return Error::sys("signalfd", e);
+  }
+  s->sfd_.reset(fd);
+  if (opts.reap_orphans) {
+    ::prctl(PR_GET_CHILD_SUBREAPER, &s->old_subreaper_, 0, 0, 0);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  }
+  return s;
+}
+
+Supervisor::~Supervisor() {
+  if (opts_.reap_orphans) ::prctl(PR_SET_CHILD_SUBREAPER, old_subreaper_, 0, 0, 0);
+  sfd_.reset();
+  // Drop what is still pending of our set before unblocking, so nothing of the command's
+  // (a last SIGCHLD, a forwarded SIGINT) is acted on by rdbox after the run.
+  sigset_t pending;
+  if (::sigpending(&pending) == 0) {
+    struct timespec zero {};
+    sigset_t ours;
+    sigemptyset(&ours);
+    sigaddset(&ours, SIGCHLD);
+    while (::sigtimedwait(&ours, nullptr, &zero) > 0) {
+    }
+  }
+  ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+  ::sigaction(SIGCHLD, &old_chld_, nullptr);
+}
+
+void Supervisor::kill_descendants() {
+  // What the command left running is ended, as when a PID namespace's init exits.
+  // Orphans are re-parented to rdbox (a subreaper) and so are its children: their pids
+  // cannot be reused until rdbox reaps them, so kill(pid) cannot hit a stranger.
+  for (int round = 0; round < 10000; ++round) {
+    siginfo_t si;
+    struct rusage ru;
+    while (waitid_ru(P_ALL, 0, &si, WEXITED | WNOHANG, &ru) == 0 && si.si_pid != 0) {
+    }
+    if (waitid_ru(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT, &ru) != 0 && errno == ECHILD) return;
+    std::vector<pid_t> kids = own_children();
+    if (kids.empty()) return;
+    for (pid_t pid : kids) ::kill(pid, SIGKILL);
+    if (waitid_ru(P_ALL, 0, &si, WEXITED, &ru) != 0 && errno == ECHILD) return;
+  }
+}
+
+void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink) {
+  out.pid = l.pid;
+  out.parent_suspended = l.parent_suspended;
+  out.parent_minflt = l.parent_minflt;
+  out.spawn_us = static_cast<double>(l.t_spawned_ns - l.t_start_ns) / 1000.0;
+  out.kind = OutcomeKind::exited;
+  bool vm = plan.mode == Mode::clone && (plan.clone_flags & CLONE_VM);
+  bool main_done = false;
+  bool failed_record = false;
+  bool tty_given = plan.take_tty;
+
+  std::int64_t child_exec_at = 0;
+  auto on_record = [&](const StubRecord& r) {
+    if (r.severity == kExecAt && !child_exec_at) child_exec_at = r.t_ns;
+    if (r.severity != kFatal || failed_record) return;
+    if (!child_exec_at) child_exec_at = r.t_ns;
+    failed_record = true;
+    Step step = static_cast<Step>(r.step);
+    out.step = step_name(step);
+    out.err = r.err;
+    out.kind = step == Step::exec ? OutcomeKind::exec_failed : OutcomeKind::setup_failed;
+    std::string what;
+    if (step == Step::exec) {
+      what = "exec \"" + plan.display_name + "\"";
+      if (r.err == EACCES && r.item < plan.candidate_store.size() && plan.candidate_store[r.item] != plan.display_name)
+        what += " (" + plan.candidate_store[r.item] + ")";
+    } else if (step == Step::workdir) {
+      what = "workdir \"" + plan.workdir + "\"";
+    } else {
+      what = std::string("setup step ") + step_name(step);
+    }
+    out.message = what + ": " + std::strerror(r.err);
+  };
+  if (l.has_early_record) on_record(l.early_record);
+
+  auto on_report_eof = [&] {
+    out.exec_us = us_since(l.t_start_ns);
+    out.exec_seen = !failed_record && l.has_stub;
+    if (!l.has_stub) out.exec_seen = true;
+    if (l.has_stub) {
+      out.shared_memory = token_seen(l);
+      // rdbox was suspended when it resumed only after the stub reached execve (or failed).
+      out.parent_suspended = child_exec_at != 0 && child_exec_at <= l.t_spawned_ns;
+    }
+    if (vm && stack.painted()) out.stack_used = stack.high_water();
+    l.report.reset();
+  };
+  if (!l.has_stub) {
+    // posix_spawn returned after the exec: nothing to read.
+    out.exec_us = out.spawn_us;
+    out.exec_seen = true;
+    l.report.reset();
+  }
+
+  auto reap = [&] {
+    siginfo_t si;
+    struct rusage ru;
+    while (!main_done && l.pidfd &&
+           waitid_ru(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(l.pidfd.get()), &si,
+                     WEXITED | WSTOPPED | WCONTINUED | WNOHANG, &ru) == 0 &&
+           si.si_pid != 0) {
+      if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED) {
+        ChildEvent ev{ChildEvent::stopped, si.si_status};
+        out.events.push_back(ev);
+        if (sink) sink(l.pid, ev);
+        int s = si.si_status;
+        if (tty_given && (s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)) {
+          // Job control: give the terminal back, stop as the command did, and on our
+          // own continue hand it over again and continue the command's group.
+          ::tcsetpgrp(0, ::getpgrp());
+          ::kill(::getpid(), SIGSTOP);
+          ::tcsetpgrp(0, l.pid);
+          ::kill(-l.pid, SIGCONT);
+        }
+      } else if (si.si_code == CLD_CONTINUED) {
+        ChildEvent ev{ChildEvent::continued, 0};
+        out.events.push_back(ev);
+        if (sink) sink(l.pid, ev);
+      } else {
+        fill_exit(out, si);
+        fill_usage(out.usage, ru);
+        main_done = true;
+      }
+    }
+    if (!opts_.reap_orphans) {
+      if (!main_done && !l.pidfd && waitid_ru(P_PID, static_cast<id_t>(l.pid), &si, WEXITED | WNOHANG, &ru) == 0 &&
+          si.si_pid == l.pid) {
+        fill_exit(out, si);
+        fill_usage(out.usage, ru);
+        main_done = true;
+      }
+      return;
+    }
+    while (waitid_ru(P_ALL, 0, &si, WEXITED | WNOHANG, &ru) == 0 && si.si_pid != 0) {
+      if (si.si_pid == l.pid && !main_done) {  // not reaped before: it can only be ours
+        fill_exit(out, si);
+        fill_usage(out.usage, ru);
+        main_done = true;
+      }
+    }
+  };
+
+  while (!main_done || l.report) {
+    struct pollfd fds[3];
+    int n = 0;
+    fds[n++] = {sfd_.get(), POLLIN, 0};
+    int pid_idx = -1, rep_idx = -1;
+    if (!main_done && l.pidfd) {
+      pid_idx = n;
+      fds[n++] = {l.pidfd.get(), POLLIN, 0};
+    }
+    if (l.report) {
+      rep_idx = n;
+      fds[n++] = {l.report.get(), POLLIN, 0};
+    }
+    if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (rep_idx >= 0 && fds[rep_idx].revents) {
+      StubRecord r{};
+      ssize_t got = ::read(l.report.get(), &r, sizeof r);
+      if (got == static_cast<ssize_t>(sizeof r)) on_record(r);
+      else if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) on_report_eof();
+    }
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo info[8];
+      ssize_t got;
+      bool chld = false;
+      while ((got = ::read(sfd_.get(), info, sizeof info)) > 0) {
+        for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof info[0]); ++i) {
+          int sig = static_cast<int>(info[i].ssi_signo);
+          if (sig == SIGCHLD) chld = true;
+          else if (is_forwarded(sig) && !main_done && l.pidfd)
+            ::syscall(SYS_pidfd_send_signal, l.pidfd.get(), sig, nullptr, 0);
+        }
+      }
+      if (chld) reap();
+    }
+    if (pid_idx >= 0 && fds[pid_idx].revents) reap();
+  }
+  out.total_us = us_since(l.t_start_ns);
+  if (tty_given) ::tcsetpgrp(0, ::getpgrp());
+  if (opts_.reap_orphans) kill_descendants();
+  l.pidfd.reset();
+}
+
+}  // namespace rdbox

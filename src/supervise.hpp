@@ -1,0 +1,53 @@
+// The parent side of a run: signal forwarding, reaping (rdbox is a child subreaper), stop
+// and continue reports, and the collection of the Outcome.
+#pragma once
+
+#include <signal.h>
+
+#include <functional>
+#include <memory>
+
+#include "rdbox/error.hpp"
+#include "rdbox/fd.hpp"
+#include "rdbox/outcome.hpp"
+#include "rdbox/plan.hpp"
+#include "spawn/launch.hpp"
+
+namespace rdbox {
+
+struct SuperviseOptions {
+  bool forward_signals = true;
+  // Reap every child of rdbox and, when the command ends, kill what it left behind.
+  // Right for the CLI; a library caller with children of its own turns it off.
+  bool reap_orphans = true;
+};
+
+using EventSink = std::function<void(pid_t, const ChildEvent&)>;
+
+class Supervisor {
+ public:
+  // Blocks the signals it handles (restored by the destructor), opens a signalfd, makes
+  // rdbox a child subreaper and SIGCHLD's disposition the default.
+  static Expected<std::unique_ptr<Supervisor>> create(SuperviseOptions opts);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Waits until the child has exited and its report pipe is closed; fills `out`.
+  void wait(Launch& launch, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink);
+
+ private:
+  Supervisor() = default;
+  void kill_descendants();
+
+  SuperviseOptions opts_;
+  Fd sfd_;
+  sigset_t old_mask_{};
+  struct sigaction old_chld_ {};
+  int old_subreaper_ = 0;
+};
+
+// The signals rdbox forwards to the command.
+inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+}  // namespace rdbox
