@@ -209,6 +209,36 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     l.report.reset();
   }
 
+  // Stop and continue reach rdbox twice: in SIGCHLD's siginfo (which survives the child
+  // exiting right after a continue, when waitid would only show the exit) and through
+  // waitid (which still sees a state whose SIGCHLD was merged into an earlier one).
+  // Report each change once.
+  bool have_last = false;
+  ChildEvent last{ChildEvent::continued, 0};
+  auto report_event = [&](ChildEvent ev) {
+    if (have_last && last.kind == ev.kind && last.signal == ev.signal) return;
+    have_last = true;
+    last = ev;
+    out.events.push_back(ev);
+    if (sink) sink(l.pid, ev);
+    int s = ev.signal;
+    if (ev.kind == ChildEvent::stopped && tty_given && (s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)) {
+      // Job control: give the terminal back, stop as the command did, and on our own
+      // continue hand it over again and continue the command's group.
+      ::tcsetpgrp(0, ::getpgrp());
+      ::kill(::getpid(), SIGSTOP);
+      ::tcsetpgrp(0, l.pid);
+      ::kill(-l.pid, SIGCONT);
+    }
+  };
+  auto on_sigchld_info = [&](const struct signalfd_siginfo& info) {
+    if (main_done || static_cast<pid_t>(info.ssi_pid) != l.pid) return;
+    if (info.ssi_code == CLD_STOPPED || info.ssi_code == CLD_TRAPPED)
+      report_event({ChildEvent::stopped, info.ssi_status});
+    else if (info.ssi_code == CLD_CONTINUED)
+      report_event({ChildEvent::continued, 0});
+  };
+
   auto reap = [&] {
     siginfo_t si;
     struct rusage ru;
@@ -217,22 +247,9 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
                      WEXITED | WSTOPPED | WCONTINUED | WNOHANG, &ru) == 0 &&
            si.si_pid != 0) {
       if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED) {
-        ChildEvent ev{ChildEvent::stopped, si.si_status};
-        out.events.push_back(ev);
-        if (sink) sink(l.pid, ev);
-        int s = si.si_status;
-        if (tty_given && (s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)) {
-          // Job control: give the terminal back, stop as the command did, and on our
-          // own continue hand it over again and continue the command's group.
-          ::tcsetpgrp(0, ::getpgrp());
-          ::kill(::getpid(), SIGSTOP);
-          ::tcsetpgrp(0, l.pid);
-          ::kill(-l.pid, SIGCONT);
-        }
+        report_event({ChildEvent::stopped, si.si_status});
       } else if (si.si_code == CLD_CONTINUED) {
-        ChildEvent ev{ChildEvent::continued, 0};
-        out.events.push_back(ev);
-        if (sink) sink(l.pid, ev);
+        report_event({ChildEvent::continued, 0});
       } else {
         fill_exit(out, si);
         fill_usage(out.usage, ru);
@@ -287,7 +304,10 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       while ((got = ::read(sfd_.get(), info, sizeof info)) > 0) {
         for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof info[0]); ++i) {
           int sig = static_cast<int>(info[i].ssi_signo);
-          if (sig == SIGCHLD) chld = true;
+          if (sig == SIGCHLD) {
+            chld = true;
+            on_sigchld_info(info[i]);
+          }
           else if (is_forwarded(sig) && !main_done && l.pidfd)
             ::syscall(SYS_pidfd_send_signal, l.pidfd.get(), sig, nullptr, 0);
         }
