@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "rdbox/compare.hpp"
 #include "rdbox/plan.hpp"
 #include "rdbox/report.hpp"
 #include "rdbox/run.hpp"
@@ -205,6 +206,65 @@ int run_command(rdbox::Spec& spec, const RunArgs& args) {
   return out.exit_code();
 }
 
+void add_command_options(CLI::App* sub, rdbox::Spec& spec, RunArgs& args) {
+  sub->add_option("--clone-flags", args.clone_flags, "More clone flags: FILES,FS,IO,SYSVSEM,PIDFD,SIGHAND");
+  sub->add_option("--stack-size", args.stack_size, "Clone stack size (K/M/G suffixes; default 64K, minimum 16K)");
+  sub->add_option("--argv0", spec.argv0, "argv[0] for the command");
+  sub->add_option("-e,--env", args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)");
+  sub->add_option("--env-file", args.env_files, "Read KEY=VAL lines from FILE ('#' comments)");
+  sub->add_flag("--clear-env", spec.clear_env, "Start the command's environment empty");
+  sub->add_option("-w,--workdir", spec.workdir, "Working directory of the command");
+  sub->add_option("--preserve-fds", spec.preserve_fds, "Pass fds 3..3+N-1 to the command");
+}
+
+struct CompareArgs {
+  std::string modes;
+  std::string rounds = "200";
+  std::string rss;
+  std::string format = "table";
+};
+
+int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c) {
+  if (auto s = finish_spec(cmp.base, args); !s) return fail(s.error().what());
+  cmp.base.report = rdbox::ReportFormat::none;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(c.rounds.c_str(), &end, 10);
+  if (c.rounds.empty() || *end || errno == ERANGE || n < 1 || n > 1'000'000)
+    return fail("-n: \"" + c.rounds + "\" is not a count between 1 and 1000000");
+  cmp.rounds = static_cast<int>(n);
+  if (!c.rss.empty()) {
+    auto r = rdbox::parse_size(c.rss);
+    if (!r) return fail("--rss: " + r.error().what());
+    cmp.rss = r.value();
+  }
+  if (c.format == "table") cmp.format = rdbox::CompareFormat::table;
+  else if (c.format == "json") cmp.format = rdbox::CompareFormat::json;
+  else if (c.format == "csv") cmp.format = rdbox::CompareFormat::csv;
+  else return fail("--format: unknown format \"" + c.format + "\" (want table, json or csv)");
+  std::string_view list = c.modes;
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string m(list.substr(0, comma));
+    if (!m.empty()) cmp.modes.push_back(m);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (!c.modes.empty() && cmp.modes.empty()) return fail("--modes: empty list");
+  if (auto v = cmp.validate(); !v) return fail(v.error().what());
+  cmp.progress = ::isatty(2);
+  auto result = rdbox::compare(cmp);
+  if (!result) return fail(result.error().what());
+  std::string text;
+  switch (cmp.format) {
+    case rdbox::CompareFormat::table: text = rdbox::format_table(cmp, result.value()); break;
+    case rdbox::CompareFormat::json: text = rdbox::format_json(cmp, result.value()) + "\n"; break;
+    case rdbox::CompareFormat::csv: text = rdbox::format_csv(result.value()); break;
+  }
+  write_all(1, text);
+  return 0;
+}
+
 bool is_subcommand(const std::string& s) { return s == "run" || s == "compare"; }
 
 // Where COMMAND starts in argv: after "--", or at the first word that is neither an
@@ -240,7 +300,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--") break;
     if (a.empty() || a[0] == '-') continue;
-    if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run)");
+    if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run or compare)");
     break;
   }
 
@@ -259,16 +319,26 @@ int main(int argc, char** argv) {
   run->add_option("--mode", args.mode, "fork, vfork, clone (default) or spawn (posix_spawn)");
   run->add_flag("--vm", spec.vm, "Add CLONE_VM: the child shares rdbox's address space (implies --mode clone)");
   run->add_flag("--vfork", spec.vfork, "Add CLONE_VFORK: rdbox is suspended until the child execs (implies --mode clone)");
-  run->add_option("--clone-flags", args.clone_flags, "More clone flags: FILES,FS,IO,SYSVSEM,PIDFD,SIGHAND");
-  run->add_option("--stack-size", args.stack_size, "Clone stack size (K/M/G suffixes; default 64K, minimum 16K)");
-  run->add_option("--argv0", spec.argv0, "argv[0] for the command");
-  run->add_option("-e,--env", args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)");
-  run->add_option("--env-file", args.env_files, "Read KEY=VAL lines from FILE ('#' comments)");
-  run->add_flag("--clear-env", spec.clear_env, "Start the command's environment empty");
-  run->add_option("-w,--workdir", spec.workdir, "Working directory of the command");
-  run->add_option("--preserve-fds", spec.preserve_fds, "Pass fds 3..3+N-1 to the command");
+  add_command_options(run, spec, args);
   run->add_option("--report", args.report, "Outcome report: text (default), json or none");
   run->add_option("--report-file", spec.report_file, "Write the report to PATH instead of stderr");
+
+  rdbox::CompareSpec cmp;
+  RunArgs cmp_args;
+  CompareArgs cargs;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "Run COMMAND through every creation mode, interleaved, and show the contrast side by side");
+  compare->fallthrough();
+  compare->add_option("--modes", cargs.modes,
+                      "Comma list of fork, vfork, clone, clone-vm, clone-vm-vfork, spawn (default: all)");
+  compare->add_option("-n", cargs.rounds, "Runs per mode (default 200)");
+  compare->add_option("--rss", cargs.rss, "Grow rdbox's resident memory to SIZE first (K/M/G)");
+  compare->add_option("--format", cargs.format, "table (default), json or csv");
+  // Refused with a pointer to --modes, rather than CLI11's "not expected".
+  compare->add_option("--mode", cmp_args.mode, "(use --modes)")->group("");
+  compare->add_flag("--vm", cmp.base.vm, "(use --modes)")->group("");
+  compare->add_flag("--vfork", cmp.base.vfork, "(use --modes)")->group("");
+  add_command_options(compare, cmp.base, cmp_args);
 
   // Hand CLI11 rdbox's own words only; the command after them is taken verbatim.
   std::vector<char*> own(argv, argv + argc);
@@ -276,8 +346,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") break;
-    if (a == "run") {
-      CommandSplit split = split_command(app, *run, i, argc, argv);
+    if (a == "run" || a == "compare") {
+      CommandSplit split = split_command(app, a == "run" ? *run : *compare, i, argc, argv);
       own.assign(argv, argv + split.options_end);
       command.assign(argv + split.command_begin, argv + argc);
       break;
@@ -296,5 +366,9 @@ int main(int argc, char** argv) {
     if ((spec.vm || spec.vfork) && args.mode.empty()) args.mode = "clone";
     return run_command(spec, args);
   }
-  return fail("missing subcommand (want run)");
+  if (compare->parsed()) {
+    cmp.base.command = std::move(command);
+    return compare_command(cmp, cmp_args, cargs);
+  }
+  return fail("missing subcommand (want run or compare)");
 }
