@@ -1,5 +1,7 @@
 #include "rdbox/plan.hpp"
 
+#include "ns/ns.hpp"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +23,16 @@ const char* step_name(Step s) {
     case Step::sigmask: return "sigmask";
     case Step::exec: return "exec";
     case Step::spawn: return "spawn";
+    case Step::unshare: return "unshare";
+    case Step::id_maps: return "id_maps";
+    case Step::time_offsets: return "time_offsets";
+    case Step::mounts: return "mounts";
+    case Step::hostname: return "hostname";
+    case Step::loopback: return "loopback";
+    case Step::init: return "init";
+    case Step::user: return "user";
+    case Step::probe: return "probe";
+    case Step::start: return "start";
   }
   return "unknown";
 }
@@ -41,6 +53,22 @@ PlanView Plan::view() const {
   v.new_pgrp = true;
   v.take_tty = take_tty;
   v.private_files = (clone_flags & CLONE_FILES) && !(clone_flags & CLONE_VFORK);
+  v.unshare_flags = unshare_flags;
+  v.new_pid = new_pid;
+  v.self_maps = self_maps;
+  v.uid_map = uid_map.empty() ? nullptr : uid_map.c_str();
+  v.gid_map = gid_map.empty() ? nullptr : gid_map.c_str();
+  for (std::size_t i = 0; i < timens_lines.size() && i < 2; ++i) v.timens_offsets[i] = timens_lines[i].c_str();
+  v.mounts = mounts.data();
+  v.n_mounts = mounts.size();
+  v.hostname = hostname.empty() ? nullptr : hostname.c_str();
+  v.hostname_len = hostname.size();
+  v.loopback = loopback;
+  v.init = init;
+  v.set_user = set_user;
+  v.uid = uid;
+  v.gid = gid;
+  v.trace = trace;
   return v;
 }
 
@@ -152,6 +180,12 @@ Expected<Plan> plan(const Spec& spec, char** environ_in) {
   }
 
   p.take_tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
+  p.trace = spec.report == ReportFormat::json;
+  p.setup_in = "child: the exec stub";
+  if (spec.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
+  if (auto s = plan_namespaces(spec, p); !s) return s.error();
+  if (auto s = plan_mounts(spec, p); !s) return s.error();
+  if (spec.rootfs && !spec.workdir) p.workdir = "/";
   return p;
 }
 

@@ -2,6 +2,9 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <array>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -77,6 +80,81 @@ namespace {
 long long round_us(double us) { return static_cast<long long>(us + 0.5); }
 }  // namespace
 
+std::array<std::uint64_t, kNamespaceCount> own_namespace_inodes() {
+  std::array<std::uint64_t, kNamespaceCount> ino{};
+  for (std::size_t k = 0; k < kNamespaceCount; ++k) {
+    std::string path = "/proc/self/ns/" + std::string(kNamespaces[k].name);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) ino[k] = st.st_ino;
+  }
+  return ino;
+}
+
+std::string dry_run_json(const Spec& spec, const Plan& p) {
+  using nlohmann::json;
+  json j;
+  j["schema_version"] = kReportSchemaVersion;
+  j["dry_run"] = true;
+  j["mode"] = std::string(to_string(spec.mode));
+  j["clone_flags"] = clone_flag_names(primitive_clone_flags(p.mode, p.clone_flags));
+  j["unshare_flags"] = clone_flag_names(p.unshare_flags);
+  j["setup_in"] = p.setup_in;
+  j["stack_size"] = spec.mode == Mode::clone ? json(p.stack_size) : json(nullptr);
+  j["argv"] = p.argv_store;
+  j["exec_candidates"] = p.candidate_store;
+  j["env"] = p.env_store;
+  j["workdir"] = p.workdir.empty() ? json(nullptr) : json(p.workdir);
+  j["preserved_fds"] = p.preserved;
+  json ns = json::array();
+  for (const auto& info : kNamespaces)
+    if (p.namespaces & info.flag) ns.push_back(std::string(info.name));
+  j["namespaces"] = ns;
+  json user = nullptr;
+  if (p.namespaces & CLONE_NEWUSER) {
+    user = json::object();
+    user["uid_map"] = p.uid_map;
+    user["gid_map"] = p.gid_map;
+    user["written_by"] = p.self_maps ? "child (its own map, setgroups denied)"
+                         : p.use_newidmap ? "rdbox via newuidmap/newgidmap"
+                                          : "rdbox (privileged)";
+  }
+  j["user_namespace"] = user;
+  j["time_offsets"] = p.timens_lines;
+  j["hostname"] = p.hostname.empty() ? json(nullptr) : json(p.hostname);
+  j["loopback"] = p.loopback;
+  j["init"] = p.init;
+  j["user"] = p.set_user ? json{{"uid", p.uid}, {"gid", p.gid}} : json(nullptr);
+  json steps = json::array();
+  static const char* ops[] = {"mount", "remount_ro", "mkdir", "touch", "symlink", "pivot_root", "hold_fd"};
+  for (const auto& m : p.mounts) {
+    json st;
+    st["op"] = ops[static_cast<int>(m.op)];
+    st["group"] = kMountGroups[m.group];
+    if (m.src) st["src"] = m.src;
+    if (m.dst) st["dst"] = m.dst;
+    if (m.fstype) st["fstype"] = m.fstype;
+    if (m.flags) st["flags"] = m.flags;
+    if (m.data) st["data"] = m.data;
+    if (m.fallback) st["fallback_bind"] = m.fallback;
+    steps.push_back(st);
+  }
+  j["mount_steps"] = steps;
+  std::vector<std::string> order{"create"};
+  if (p.unshare_flags) order.push_back("unshare");
+  if (p.self_maps || p.parent_maps) order.push_back("id_maps");
+  if (!p.timens_lines.empty()) order.push_back("time_offsets");
+  order.insert(order.end(), {"signals", "pdeathsig", "pgrp"});
+  if (!p.mounts.empty()) order.push_back("mounts");
+  if (!p.hostname.empty()) order.push_back("hostname");
+  if (p.loopback) order.push_back("loopback");
+  if (p.init) order.push_back("init");
+  order.insert(order.end(), {"fds", "workdir"});
+  if (p.set_user) order.push_back("user");
+  order.insert(order.end(), {"sigmask", "exec"});
+  j["steps"] = order;
+  return j.dump(2);
+}
+
 std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) {
   using nlohmann::json;
   json j;
@@ -139,6 +217,30 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
     events.push_back(e);
   }
   j["events"] = events;
+
+  json steps = json::object();
+  for (const auto& [name, us] : out.steps_us) steps[name] = round_us(us);
+  j["timing_us"]["steps"] = steps;
+
+  j["setup_in"] = plan ? json(plan->setup_in) : json(nullptr);
+  std::uint64_t asked = plan ? plan->namespaces : spec.effective_namespaces();
+  json nss = json::object();
+  auto own = own_namespace_inodes();
+  for (std::size_t k = 0; k < kNamespaceCount; ++k) {
+    const auto& info = kNamespaces[k];
+    json n;
+    n["requested"] = (asked & info.flag) != 0;
+    if (out.ns_probed && out.ns_inode[k]) {
+      n["inode"] = out.ns_inode[k];
+      n["new"] = own[k] != 0 && own[k] != out.ns_inode[k];
+    } else {
+      n["inode"] = nullptr;
+      n["new"] = out.ns_probed ? json(nullptr) : json((asked & info.flag) != 0);
+    }
+    nss[std::string(info.name)] = n;
+  }
+  j["namespaces"] = nss;
+  j["warnings"] = out.warnings;
 
   if (!ran) {
     json err;

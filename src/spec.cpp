@@ -50,6 +50,13 @@ const CloneFlagInfo kCloneFlags[] = {
 };
 const std::size_t kCloneFlagCount = sizeof(kCloneFlags) / sizeof(kCloneFlags[0]);
 
+const NamespaceInfo kNamespaces[kNamespaceCount] = {
+    {"newpid", "pid", CLONE_NEWPID},       {"newns", "mnt", CLONE_NEWNS},
+    {"newuts", "uts", CLONE_NEWUTS},       {"newipc", "ipc", CLONE_NEWIPC},
+    {"newnet", "net", CLONE_NEWNET},       {"newuser", "user", CLONE_NEWUSER},
+    {"newcgroup", "cgroup", CLONE_NEWCGROUP}, {"newtime", "time", CLONE_NEWTIME},
+};
+
 std::string_view to_string(Mode m) {
   switch (m) {
     case Mode::fork: return "fork";
@@ -157,6 +164,113 @@ Expected<std::size_t> parse_size(std::string_view text) {
   return bytes;
 }
 
+namespace {
+Expected<std::uint64_t> parse_u64(std::string_view s, std::string_view what, std::uint64_t max) {
+  std::string_view t = trim(s);
+  if (t.empty()) return Error::input(std::string(what), "empty number");
+  std::uint64_t v = 0;
+  for (char c : t) {
+    if (c < '0' || c > '9') return Error::input(std::string(what), "\"" + std::string(t) + "\" is not a number");
+    std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+    if (v > (max - d) / 10) return Error::input(std::string(what), "\"" + std::string(t) + "\" is too large");
+    v = v * 10 + d;
+  }
+  return v;
+}
+}  // namespace
+
+Expected<IdMapRange> parse_id_map(std::string_view text) {
+  std::vector<std::string_view> parts;
+  std::string_view t = trim(text);
+  while (!t.empty()) {
+    auto sp = t.find_first_of(" \t:");
+    parts.push_back(t.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    t = trim(t.substr(sp + 1));
+  }
+  if (parts.size() != 3)
+    return Error::input("id map \"" + std::string(text) + "\"", "want \"INSIDE OUTSIDE COUNT\"");
+  IdMapRange r;
+  const std::uint64_t max = 0xFFFFFFFFull;
+  auto in = parse_u64(parts[0], "id map inside", max - 1);
+  auto out = parse_u64(parts[1], "id map outside", max - 1);
+  auto count = parse_u64(parts[2], "id map count", max);
+  if (!in) return in.error();
+  if (!out) return out.error();
+  if (!count) return count.error();
+  if (count.value() == 0) return Error::input("id map \"" + std::string(text) + "\"", "count must be at least 1");
+  if (in.value() + count.value() > max + 1 || out.value() + count.value() > max + 1)
+    return Error::input("id map \"" + std::string(text) + "\"", "range overflows 32-bit ids");
+  r.inside = static_cast<std::uint32_t>(in.value());
+  r.outside = static_cast<std::uint32_t>(out.value());
+  r.count = static_cast<std::uint32_t>(count.value());
+  return r;
+}
+
+Expected<BindMount> parse_bind(std::string_view arg, bool read_only) {
+  std::string_view opt = read_only ? "--ro-bind" : "--bind";
+  auto colon = arg.find(':');
+  BindMount b;
+  b.src = std::string(arg.substr(0, colon));
+  b.dst = colon == std::string_view::npos ? b.src : std::string(arg.substr(colon + 1));
+  b.read_only = read_only;
+  if (b.src.empty() || b.src[0] != '/')
+    return Error::input(std::string(opt), "source \"" + b.src + "\" must be an absolute path");
+  if (b.dst.empty() || b.dst[0] != '/')
+    return Error::input(std::string(opt), "destination \"" + b.dst + "\" must be an absolute path");
+  if (b.dst == "/") return Error::input(std::string(opt), "destination must not be / (use --rootfs)");
+  return b;
+}
+
+Expected<TimeOffsets> parse_time_offsets(std::string_view text) {
+  TimeOffsets t;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view item = trim(rest.substr(0, comma));
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos)
+      return Error::input("--time-offset", "\"" + std::string(item) + "\" (want monotonic=S,boottime=S)");
+    std::string_view clock = item.substr(0, eq), value = item.substr(eq + 1);
+    bool neg = !value.empty() && value[0] == '-';
+    if (neg) value.remove_prefix(1);
+    auto v = parse_u64(value, "--time-offset", 1ull << 40);
+    if (!v) return v.error();
+    std::int64_t secs = neg ? -static_cast<std::int64_t>(v.value()) : static_cast<std::int64_t>(v.value());
+    if (clock == "monotonic") t.monotonic = secs;
+    else if (clock == "boottime") t.boottime = secs;
+    else return Error::input("--time-offset", "unknown clock \"" + std::string(clock) + "\" (want monotonic or boottime)");
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (!t.monotonic && !t.boottime) return Error::input("--time-offset", "empty");
+  return t;
+}
+
+Expected<UserIds> parse_user(std::string_view text) {
+  auto colon = text.find(':');
+  UserIds u;
+  auto uid = parse_u64(text.substr(0, colon), "--user", 0xFFFFFFFEull);
+  if (!uid) return Error::input("--user", "\"" + std::string(text) + "\" (want numeric UID[:GID])");
+  u.uid = static_cast<std::uint32_t>(uid.value());
+  if (colon != std::string_view::npos) {
+    auto gid = parse_u64(text.substr(colon + 1), "--user", 0xFFFFFFFEull);
+    if (!gid) return Error::input("--user", "\"" + std::string(text) + "\" (want numeric UID[:GID])");
+    u.gid = static_cast<std::uint32_t>(gid.value());
+  }
+  return u;
+}
+
+std::uint64_t Spec::effective_namespaces() const {
+  std::uint64_t ns = namespaces;
+  if (hostname) ns |= CLONE_NEWUTS;
+  if (rootfs || !binds.empty() || !tmpfs.empty() || overlay || read_only || mount_proc) ns |= CLONE_NEWNS;
+  if (init) ns |= CLONE_NEWPID;
+  if (!uid_maps.empty() || !gid_maps.empty()) ns |= CLONE_NEWUSER;
+  if (time_offsets.monotonic || time_offsets.boottime) ns |= CLONE_NEWTIME;
+  return ns;
+}
+
 std::uint64_t Spec::effective_clone_flags() const {
   std::uint64_t f = clone_flags;
   if (vm) f |= CLONE_VM;
@@ -167,6 +281,58 @@ std::uint64_t Spec::effective_clone_flags() const {
 namespace {
 bool valid_env_key(std::string_view key) {
   return !key.empty() && key.find('=') == std::string_view::npos && key.find('\0') == std::string_view::npos;
+}
+}  // namespace
+
+namespace {
+std::string ns_option(std::uint64_t flag) {
+  for (const auto& n : kNamespaces)
+    if (n.flag == flag) return "--" + std::string(n.option);
+  return "namespace";
+}
+
+// Which namespace requests each mode can honour, and why not.
+Status validate_sandbox(const Spec& s) {
+  std::uint64_t ns = s.effective_namespaces();
+  std::uint64_t f = s.effective_clone_flags();
+  bool vfork_like = s.mode == Mode::vfork || (s.mode == Mode::clone && (f & CLONE_VFORK));
+  bool sandbox = ns || s.rootfs || s.user;
+  if (s.mode == Mode::spawn && sandbox)
+    return Error::input(ns ? ns_option(ns & -ns) : std::string("--user"),
+                        "not with --mode spawn: posix_spawn runs no rdbox code in the child to set it up (use --mode clone)");
+  if (s.mode == Mode::fork || s.mode == Mode::vfork) {
+    if (ns & CLONE_NEWPID)
+      return Error::input("--newpid", "needs --mode clone: after " + std::string(to_string(s.mode)) +
+                                          "() only the child's own children could enter a new PID namespace");
+  }
+  if (s.mode == Mode::vfork && (ns & CLONE_NEWUSER))
+    return Error::input("--newuser", "needs --mode fork or clone: a vfork child shares rdbox's memory, and the kernel "
+                                     "refuses unshare(CLONE_NEWUSER) to a process that shares its memory");
+  if (vfork_like && (!s.uid_maps.empty() || !s.gid_maps.empty()))
+    return Error::input(s.uid_maps.empty() ? "--gid-map" : "--uid-map",
+                        "not with a suspended parent (vfork, --vfork): rdbox must write the map while the child "
+                        "waits, and a vfork parent cannot run until the child execs");
+  if (vfork_like && s.init)
+    return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "
+                                  "stay suspended for the whole run");
+  if ((f & CLONE_FS) && (ns & CLONE_NEWNS))
+    return Error::input("--clone-flags", "CLONE_FS cannot be combined with a new mount namespace (the kernel refuses it)");
+  if ((f & CLONE_FS) && (ns & CLONE_NEWUSER))
+    return Error::input("--clone-flags", "CLONE_FS cannot be combined with a new user namespace (the kernel refuses it)");
+  if ((f & CLONE_SIGHAND) && (ns & CLONE_NEWPID))
+    return Error::input("--clone-flags", "CLONE_SIGHAND cannot be combined with a new PID namespace (the kernel refuses it)");
+  if (s.hostname && (s.hostname->empty() || s.hostname->size() > kMaxHostname))
+    return Error::input("--hostname", "must be 1 to " + std::to_string(kMaxHostname) + " bytes (the kernel's limit)");
+  if (s.overlay && !s.rootfs) return Error::input("--overlay", "needs --rootfs DIR (the lower layer)");
+  if (s.read_only && !s.rootfs) return Error::input("--read-only", "needs --rootfs DIR");
+  if (s.mount_proc && !(ns & CLONE_NEWPID))
+    return Error::input("--mount-proc", "needs --newpid (a /proc of the host's PID namespace shows the host)");
+  if (s.uid_maps.size() > 340 || s.gid_maps.size() > 340)
+    return Error::input("--uid-map", "the kernel takes at most 340 ranges");
+  for (const auto& t : s.tmpfs)
+    if (t.empty() || t[0] != '/' || t == "/") return Error::input("--tmpfs", "\"" + t + "\" must be an absolute path other than /");
+  if (s.rootfs && s.rootfs->empty()) return Error::input("--rootfs", "must not be empty");
+  return ok();
 }
 }  // namespace
 
@@ -199,7 +365,7 @@ Status Spec::validate() const {
   if (report_file && report_file->empty()) return Error::input("--report-file", "must not be empty");
   for (const auto& a : command)
     if (a.find('\0') != std::string::npos) return Error::input("run", "an argument holds a NUL byte");
-  return ok();
+  return validate_sandbox(*this);
 }
 
 Expected<EnvEntry> parse_env_arg(std::string_view arg) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -167,8 +168,62 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
   bool tty_given = plan.take_tty;
 
   std::int64_t child_exec_at = 0;
+  std::int64_t prev_step_t = 0;
+  auto add_step = [&](const std::string& name, double us) {
+    for (auto& s : out.steps_us)
+      if (s.first == name) {
+        s.second += us;
+        return;
+      }
+    out.steps_us.emplace_back(name, us);
+  };
+  if (l.id_maps_ns) add_step("id_maps (rdbox)", static_cast<double>(l.id_maps_ns) / 1000.0);
+  auto mount_text = [&](unsigned item) {
+    if (item >= plan.mounts.size()) return std::string("mount step");
+    const MountStep& m = plan.mounts[item];
+    switch (m.op) {
+      case MountOp::mount:
+        if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on \"" + m.dst + "\"";
+        if (!m.src) return "make \"" + std::string(m.dst) + "\" private";
+        return "mount " + std::string(m.fstype ? m.fstype : "?") + " on \"" + m.dst + "\"";
+      case MountOp::remount_ro: return "remount \"" + std::string(m.dst) + "\" read-only";
+      case MountOp::mkdir: return "mkdir \"" + std::string(m.dst) + "\"";
+      case MountOp::touch: return "create \"" + std::string(m.dst) + "\"";
+      case MountOp::symlink: return "symlink \"" + std::string(m.dst) + "\"";
+      case MountOp::pivot: return "pivot_root to \"" + std::string(m.dst) + "\"";
+      case MountOp::hold_fd: return "open \"" + std::string(m.src) + "\"";
+    }
+    return std::string("mount step");
+  };
   auto on_record = [&](const StubRecord& r) {
     if (r.severity == kExecAt && !child_exec_at) child_exec_at = r.t_ns;
+    if (r.severity == kStepDone) {
+      Step step = static_cast<Step>(r.step);
+      if (step == Step::start) {
+        add_step("create", static_cast<double>(r.t_ns - l.t_start_ns) / 1000.0);
+      } else {
+        std::string name = step == Step::mounts && r.item < plan.mounts.size() ? kMountGroups[plan.mounts[r.item].group]
+                                                                                : step_name(step);
+        add_step(name, static_cast<double>(r.t_ns - prev_step_t) / 1000.0);
+      }
+      prev_step_t = r.t_ns;
+      return;
+    }
+    if (r.severity == kNsInode) {
+      out.ns_probed = true;
+      if (r.item < 8) out.ns_inode[r.item] = static_cast<std::uint64_t>(r.t_ns);
+      return;
+    }
+    if (r.severity == kWarning) {
+      out.warnings.push_back((r.step == static_cast<std::uint32_t>(Step::mounts) ? mount_text(r.item)
+                                                                                 : std::string(step_name(static_cast<Step>(r.step)))) +
+                             ": " + std::strerror(r.err));
+      return;
+    }
+    if (r.severity == kExecAt && prev_step_t) {
+      add_step("stub", static_cast<double>(r.t_ns - prev_step_t) / 1000.0);
+      prev_step_t = r.t_ns;
+    }
     if (r.severity != kFatal || failed_record) return;
     if (!child_exec_at) child_exec_at = r.t_ns;
     failed_record = true;
@@ -183,6 +238,18 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
         what += " (" + plan.candidate_store[r.item] + ")";
     } else if (step == Step::workdir) {
       what = "workdir \"" + plan.workdir + "\"";
+    } else if (step == Step::mounts) {
+      what = mount_text(r.item);
+    } else if (step == Step::hostname) {
+      what = "hostname \"" + plan.hostname + "\"";
+    } else if (step == Step::loopback) {
+      what = "bring up loopback";
+    } else if (step == Step::id_maps) {
+      what = plan.self_maps ? "write own uid/gid map" : "wait for uid/gid maps";
+    } else if (step == Step::unshare) {
+      what = "unshare namespaces";
+    } else if (step == Step::user) {
+      what = "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
     } else {
       what = std::string("setup step ") + step_name(step);
     }
@@ -192,6 +259,8 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
 
   auto on_report_eof = [&] {
     out.exec_us = us_since(l.t_start_ns);
+    if (plan.trace && child_exec_at && !failed_record)
+      add_step("exec", static_cast<double>(now_ns() - child_exec_at) / 1000.0);
     out.exec_seen = !failed_record && l.has_stub;
     if (!l.has_stub) out.exec_seen = true;
     if (l.has_stub) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,13 @@ struct Outcome {
   ChildUsage usage;
   long parent_minflt = 0;  // rdbox's own minor faults during the spawn call
   std::vector<ChildEvent> events;
+
+  // Traced runs (JSON report): where the stub's time went, in order, and the namespace
+  // inodes the child read from its own /proc/self/ns (0 = unreadable).
+  std::vector<std::pair<std::string, double>> steps_us;
+  bool ns_probed = false;
+  std::uint64_t ns_inode[8] = {};
+  std::vector<std::string> warnings;
 
   // What rdbox exits with: the code, 128+signal, 125/126/127.
   int exit_code() const;

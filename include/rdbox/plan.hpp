@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -21,6 +22,14 @@ namespace rdbox {
 enum class Step : std::uint32_t {
   token,      // write the shared-memory token into the parent's memory
   files,      // CLONE_FILES without CLONE_VFORK: take a private fd table
+  unshare,    // namespaces the creation primitive could not make (fork, vfork; time)
+  id_maps,    // uid_map/gid_map: written by the stub, or by rdbox while the stub waits
+  time_offsets,  // /proc/self/timens_offsets
+  mounts,     // the MountStep list (item = index)
+  hostname,   // sethostname
+  loopback,   // bring lo up
+  init,       // fork rdbox's init (PID 1) and the command (PID 2)
+  user,       // --user: setgroups, setresgid, setresuid
   signals,    // reset ignored signals to SIG_DFL
   pdeathsig,  // die with rdbox (PR_SET_PDEATHSIG), without the race
   pgrp,       // own process group; the terminal's foreground when rdbox had it
@@ -29,7 +38,33 @@ enum class Step : std::uint32_t {
   sigmask,    // empty signal mask
   exec,       // execve, PATH search like execvp
   spawn,      // the creation primitive itself (parent side)
+  probe,      // namespace inodes for the report (item = kind)
+  start,      // the stub began (timing baseline)
 };
+
+// One mount-table operation, run by index in the stub. Built by plan(), never by the stub.
+enum class MountOp : std::uint32_t {
+  mount,       // mount(src, dst, fstype, flags, data); on failure, bind `fallback` if set
+  remount_ro,  // read-only remount of the bind at dst, keeping its locked flags
+  mkdir,       // mkdir(dst, 0755), EEXIST is fine
+  touch,       // create an empty file at dst (a bind target), EEXIST is fine
+  symlink,     // symlink(src, dst), EEXIST is fine
+  pivot,       // chdir(dst); pivot_root(".", "."); umount2(".", MNT_DETACH); chdir("/")
+  hold_fd,     // open src (O_PATH) in this mount namespace and put it at fd number `flags`
+};
+struct MountStep {
+  MountOp op;
+  std::uint32_t group;  // a kMountGroup* index, for the step timings
+  unsigned long flags;
+  const char* src;
+  const char* dst;
+  const char* fstype;
+  const char* data;
+  const char* fallback;  // bind source when the mount fails (a fresh /proc → the host's)
+};
+static_assert(std::is_standard_layout_v<MountStep> && std::is_trivially_destructible_v<MountStep>);
+inline constexpr const char* kMountGroups[] = {"mounts", "overlay", "binds", "proc", "dev", "sys", "pivot_root"};
+enum MountGroup : std::uint32_t { kMountMisc, kMountOverlay, kMountBinds, kMountProc, kMountDev, kMountSys, kMountPivot };
 const char* step_name(Step s);
 
 // One fixed-size record on the close-on-exec report pipe (atomic: < PIPE_BUF).
@@ -43,6 +78,9 @@ struct StubRecord {
 constexpr std::uint32_t kFatal = 0;
 constexpr std::uint32_t kReady = 1;   // the stub has its private fd table (CLONE_FILES handshake)
 constexpr std::uint32_t kExecAt = 2;  // the stub is about to call execve: its clock, for "parent suspended"
+constexpr std::uint32_t kStepDone = 3;  // a step finished at t_ns (traced runs only)
+constexpr std::uint32_t kNsInode = 4;   // item = namespace kind, t_ns = inode (traced runs only)
+constexpr std::uint32_t kWarning = 5;   // a best-effort step failed; the run goes on
 static_assert(sizeof(StubRecord) == 24);
 
 struct PlanView {
@@ -61,6 +99,24 @@ struct PlanView {
   bool take_tty = false;
   bool private_files = false;
 
+  // Sandbox.
+  std::uint64_t unshare_flags = 0;   // namespaces the stub creates with unshare(2)
+  bool new_pid = false;              // the stub is PID 1 of a new PID namespace
+  bool self_maps = false;            // the stub writes its own uid/gid maps
+  const char* uid_map = nullptr;     // map texts
+  const char* gid_map = nullptr;
+  int sync_fd = -1;                  // read end: rdbox has written the maps
+  const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
+  const MountStep* mounts = nullptr;
+  std::size_t n_mounts = 0;
+  const char* hostname = nullptr;
+  std::size_t hostname_len = 0;
+  bool loopback = false;
+  bool init = false;
+  bool set_user = false;
+  std::uint32_t uid = 0, gid = 0;
+  bool trace = false;                // step times and namespace inodes on the report pipe
+
   // Set per launch by the launcher.
   int report_fd = -1;
   volatile std::uint64_t* token_slot = nullptr;
@@ -71,7 +127,26 @@ static_assert(std::is_trivially_destructible_v<PlanView>);
 
 struct Plan {
   Mode mode = Mode::clone;
-  std::uint64_t clone_flags = 0;
+  std::uint64_t clone_flags = 0;      // for clone: includes the namespaces clone creates
+  std::uint64_t namespaces = 0;       // every namespace asked for
+  std::uint64_t unshare_flags = 0;    // those the stub unshares
+  bool new_pid = false;
+  bool self_maps = false;             // the stub writes "0 <euid> 1" itself
+  bool parent_maps = false;           // rdbox writes the maps (or runs newuidmap) while the stub waits
+  bool use_newidmap = false;          // unprivileged multi-range maps go through newuidmap/newgidmap
+  std::string uid_map, gid_map;       // map texts ("0 1000 1\n")
+  std::vector<IdMapRange> uid_ranges, gid_ranges;
+  std::vector<std::string> timens_lines;
+  std::deque<std::string> strings;    // storage behind MountStep pointers
+  std::vector<MountStep> mounts;
+  std::string hostname;
+  bool loopback = false;
+  bool init = false;
+  bool set_user = false;
+  std::uint32_t uid = 0, gid = 0;
+  bool trace = false;
+  Fd rootfs_fd;                       // O_PATH to the rootfs, the overlay's lower layer
+  std::string setup_in;               // where the sandbox is built, for the report
   std::size_t stack_size = 0;  // page-rounded; clone only
 
   std::vector<std::string> argv_store, env_store, candidate_store;

@@ -51,6 +51,43 @@ struct EnvEntry {
   std::optional<std::string> value;  // nullopt: copy the caller's value (bare KEY)
 };
 
+// The eight namespace kinds, in one table (name, clone flag, /proc/self/ns link name).
+struct NamespaceInfo {
+  std::string_view option;  // "newpid"
+  std::string_view name;    // "pid" (JSON key, /proc/self/ns/<name>)
+  std::uint64_t flag;       // CLONE_NEWPID
+};
+constexpr std::size_t kNamespaceCount = 8;
+extern const NamespaceInfo kNamespaces[kNamespaceCount];
+
+// "INSIDE OUTSIDE COUNT" lines of a uid_map/gid_map.
+struct IdMapRange {
+  std::uint32_t inside = 0, outside = 0, count = 0;
+};
+Expected<IdMapRange> parse_id_map(std::string_view text);
+
+struct BindMount {
+  std::string src, dst;
+  bool read_only = false;
+};
+// "SRC[:DST]" (DST defaults to SRC).
+Expected<BindMount> parse_bind(std::string_view arg, bool read_only);
+
+struct TimeOffsets {
+  std::optional<std::int64_t> monotonic, boottime;
+};
+// "monotonic=S,boottime=S" (either or both).
+Expected<TimeOffsets> parse_time_offsets(std::string_view text);
+
+// "UID[:GID]", numbers only.
+struct UserIds {
+  std::uint32_t uid = 0;
+  std::optional<std::uint32_t> gid;
+};
+Expected<UserIds> parse_user(std::string_view text);
+
+constexpr std::size_t kMaxHostname = 64;  // the kernel's __NEW_UTS_LEN
+
 struct Spec {
   Mode mode = Mode::clone;
   bool mode_given = false;
@@ -70,6 +107,25 @@ struct Spec {
 
   ReportFormat report = ReportFormat::text;
   std::optional<std::string> report_file;
+
+  // Namespaces and sandbox.
+  std::uint64_t namespaces = 0;  // CLONE_NEW* bits asked for (options, --unshare-all, implied)
+  TimeOffsets time_offsets;
+  bool init = false;        // rdbox's init at PID 1, the command at PID 2
+  bool mount_proc = false;  // force a fresh /proc
+  std::optional<std::string> hostname;
+  std::vector<IdMapRange> uid_maps, gid_maps;
+  std::optional<UserIds> user;
+  std::optional<std::string> rootfs;
+  bool overlay = false;
+  std::vector<BindMount> binds;
+  std::vector<std::string> tmpfs;
+  bool read_only = false;
+  bool dry_run = false;
+
+  // The namespaces after implications: --hostname → uts, --rootfs/--bind/--tmpfs → mount,
+  // --init → pid, --uid-map → user.
+  std::uint64_t effective_namespaces() const;
 
   // The clone flags the launch will use (CLONE_VM/CLONE_VFORK folded in); clone mode only.
   std::uint64_t effective_clone_flags() const;

@@ -73,6 +73,11 @@ struct RunArgs {
   std::vector<std::string> env;
   std::vector<std::string> env_files;
   std::string report = "text";
+  bool ns[rdbox::kNamespaceCount] = {};
+  bool unshare_all = false;
+  std::string time_offset;
+  std::vector<std::string> uid_maps, gid_maps, binds, ro_binds;
+  std::string user;
 };
 
 struct LogArgs {
@@ -117,6 +122,38 @@ rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
     if (!s) return rdbox::Error::input("--stack-size", s.error().what());
     spec.stack_size = s.value();
     spec.stack_size_given = true;
+  }
+  for (std::size_t k = 0; k < rdbox::kNamespaceCount; ++k)
+    if (a.ns[k] || a.unshare_all) spec.namespaces |= rdbox::kNamespaces[k].flag;
+  if (!a.time_offset.empty()) {
+    auto t = rdbox::parse_time_offsets(a.time_offset);
+    if (!t) return t.error();
+    spec.time_offsets = t.value();
+  }
+  for (const auto& m : a.uid_maps) {
+    auto r = rdbox::parse_id_map(m);
+    if (!r) return rdbox::Error::input("--uid-map", r.error().what());
+    spec.uid_maps.push_back(r.value());
+  }
+  for (const auto& m : a.gid_maps) {
+    auto r = rdbox::parse_id_map(m);
+    if (!r) return rdbox::Error::input("--gid-map", r.error().what());
+    spec.gid_maps.push_back(r.value());
+  }
+  for (const auto& b : a.binds) {
+    auto r = rdbox::parse_bind(b, false);
+    if (!r) return r.error();
+    spec.binds.push_back(r.value());
+  }
+  for (const auto& b : a.ro_binds) {
+    auto r = rdbox::parse_bind(b, true);
+    if (!r) return r.error();
+    spec.binds.push_back(r.value());
+  }
+  if (!a.user.empty()) {
+    auto u = rdbox::parse_user(a.user);
+    if (!u) return u.error();
+    spec.user = u.value();
   }
   auto r = rdbox::parse_report_format(a.report);
   if (!r) return rdbox::Error::input("--report", "unknown format \"" + a.report + "\" (want text, json or none)");
@@ -167,6 +204,10 @@ int run_command(rdbox::Spec& spec, const RunArgs& args) {
   auto plan = rdbox::plan(spec, environ);
   if (!plan) return fail(plan.error().what());
   log_plan(plan.value());
+  if (spec.dry_run) {
+    write_all(1, rdbox::dry_run_json(spec, plan.value()) + "\n");
+    return 0;
+  }
 
   int report_fd = 2;
   rdbox::Fd report_file;
@@ -215,6 +256,27 @@ void add_command_options(CLI::App* sub, rdbox::Spec& spec, RunArgs& args) {
   sub->add_flag("--clear-env", spec.clear_env, "Start the command's environment empty");
   sub->add_option("-w,--workdir", spec.workdir, "Working directory of the command");
   sub->add_option("--preserve-fds", spec.preserve_fds, "Pass fds 3..3+N-1 to the command");
+  // Namespaces.
+  for (std::size_t k = 0; k < rdbox::kNamespaceCount; ++k) {
+    std::string opt = "--" + std::string(rdbox::kNamespaces[k].option);
+    sub->add_flag(opt, args.ns[k], "New " + std::string(rdbox::kNamespaces[k].name) + " namespace")->group("Namespaces");
+  }
+  sub->add_flag("--unshare-all", args.unshare_all, "Every namespace kind")->group("Namespaces");
+  sub->add_option("--time-offset", args.time_offset, "monotonic=S,boottime=S (implies --newtime)")->group("Namespaces");
+  sub->add_flag("--init", spec.init, "rdbox's init at PID 1, the command at PID 2 (implies --newpid)")->group("Namespaces");
+  sub->add_flag("--mount-proc", spec.mount_proc, "Mount a fresh /proc (automatic with --newpid and a new mount namespace)")
+      ->group("Namespaces");
+  sub->add_option("--hostname", spec.hostname, "Hostname inside (implies --newuts)")->group("Namespaces");
+  sub->add_option("--uid-map", args.uid_maps, "\"INSIDE OUTSIDE COUNT\" (repeatable; implies --newuser)")->group("Namespaces");
+  sub->add_option("--gid-map", args.gid_maps, "\"INSIDE OUTSIDE COUNT\" (repeatable; implies --newuser)")->group("Namespaces");
+  sub->add_option("--user", args.user, "UID[:GID] to switch to inside, before exec")->group("Namespaces");
+  // Root filesystem.
+  sub->add_option("--rootfs", spec.rootfs, "New root (implies --newns): pivot_root into DIR")->group("Root filesystem");
+  sub->add_flag("--overlay", spec.overlay, "Writes go to a tmpfs upper layer, never to --rootfs")->group("Root filesystem");
+  sub->add_option("--bind", args.binds, "SRC[:DST] bind mount (repeatable)")->group("Root filesystem");
+  sub->add_option("--ro-bind", args.ro_binds, "SRC[:DST] read-only bind mount (repeatable)")->group("Root filesystem");
+  sub->add_option("--tmpfs", spec.tmpfs, "A tmpfs at DST (repeatable)")->group("Root filesystem");
+  sub->add_flag("--read-only", spec.read_only, "Make the new root read-only")->group("Root filesystem");
 }
 
 struct CompareArgs {
@@ -322,6 +384,7 @@ int main(int argc, char** argv) {
   add_command_options(run, spec, args);
   run->add_option("--report", args.report, "Outcome report: text (default), json or none");
   run->add_option("--report-file", spec.report_file, "Write the report to PATH instead of stderr");
+  run->add_flag("--dry-run", spec.dry_run, "Print the resolved plan as JSON and exit without creating anything");
 
   rdbox::CompareSpec cmp;
   RunArgs cmp_args;

@@ -1,5 +1,10 @@
 #include "launch.hpp"
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../ns/ns.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -102,6 +107,14 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   if (l.token == 0) l.token = 1;
   g_token_slot = 0;
   view.report_fd = write_end.get();
+  Fd sync_read, sync_write;
+  if (plan.parent_maps) {
+    int sp[2];
+    if (::pipe2(sp, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
+    sync_read.reset(sp[0]);
+    sync_write.reset(sp[1]);
+  }
+  view.sync_fd = sync_read.get();
   view.token_slot = &g_token_slot;
   view.token = l.token;
 
@@ -152,16 +165,47 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   // pidfd_open cannot race here: the child is ours and unreaped, so its pid is not reused.
   if (pidfd >= 0) l.pidfd.reset(pidfd);
 
-  if (view.private_files) {
-    // CLONE_FILES: the child shares this fd table until its first step takes a private copy.
+  // Handshakes before rdbox lets go of the pipe: CLONE_FILES (the child shares this fd
+  // table until its first step takes a private copy) and, in fork mode, the user
+  // namespace that exists only once the stub has unshared it.
+  bool want_files = view.private_files;
+  bool want_userns = plan.parent_maps && (plan.unshare_flags & CLONE_NEWUSER);
+  while (want_files || want_userns) {
     StubRecord r{};
     ssize_t n;
     do n = ::read(l.report.get(), &r, sizeof r);
     while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(sizeof r) && r.severity != kReady) {
+    if (n != static_cast<ssize_t>(sizeof r)) break;
+    if (r.severity == kReady) {
+      if (r.step == static_cast<std::uint32_t>(Step::files)) want_files = false;
+      if (r.step == static_cast<std::uint32_t>(Step::unshare)) want_userns = false;
+      continue;
+    }
+    if (r.severity == kFatal) {
       l.has_early_record = true;
       l.early_record = r;
+      break;
     }
+  }
+  if (plan.parent_maps) {
+    sync_read.reset();
+    std::int64_t t0 = now_ns();
+    Status maps = l.has_early_record ? Status(ok()) : write_id_maps(plan, pid);
+    l.id_maps_ns = now_ns() - t0;
+    if (!maps) {
+      // The stub sees EOF on the sync pipe and stops; take it down and reap it here.
+      sync_write.reset();
+      ::kill(pid, SIGKILL);
+      int status;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      *failed_step = Step::id_maps;
+      return maps.error();
+    }
+    char one = 1;
+    if (::write(sync_write.get(), &one, 1) != 1) {
+    }
+    sync_write.reset();
   }
   write_end.reset();
 

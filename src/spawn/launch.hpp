@@ -46,6 +46,7 @@ struct Launch {
   StubRecord early_record{};
   long parent_minflt = 0;
   std::uint64_t token = 0;
+  std::int64_t id_maps_ns = 0;  // rdbox writing the child's maps (parent half)
 };
 
 // Creates the child. On a primitive failure returns an Error with context "spawn"; for

@@ -1,0 +1,178 @@
+// User namespaces: who writes the maps, and the parent's half of the handshake.
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ns.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+extern char** environ;
+
+namespace rdbox {
+
+namespace {
+bool have_cap(unsigned cap) {
+  capng_clear(CAPNG_SELECT_BOTH);
+  if (capng_get_caps_process() != 0) return ::geteuid() == 0;
+  return capng_have_capability(CAPNG_EFFECTIVE, cap) != 0;
+}
+
+std::string map_text(const std::vector<IdMapRange>& ranges) {
+  std::string t;
+  for (const auto& r : ranges)
+    t += std::to_string(r.inside) + " " + std::to_string(r.outside) + " " + std::to_string(r.count) + "\n";
+  return t;
+}
+
+bool is_self_map(const std::vector<IdMapRange>& ranges, std::uint32_t id) {
+  return ranges.size() == 1 && ranges[0].outside == id && ranges[0].count == 1;
+}
+
+// Does /etc/subuid (or subgid) give this user a range? "name:start:count" or "uid:...".
+bool has_subordinate_ids(const char* file, uid_t uid) {
+  std::ifstream in(file);
+  std::string line;
+  std::string uid_s = std::to_string(uid);
+  std::string name;
+  if (const char* u = ::getenv("USER")) name = u;
+  while (std::getline(in, line)) {
+    std::string who = line.substr(0, line.find(':'));
+    if (who == uid_s || (!name.empty() && who == name)) return true;
+  }
+  return false;
+}
+
+std::string ns_name(std::uint64_t flag) {
+  for (const auto& n : kNamespaces)
+    if (n.flag == flag) return "--" + std::string(n.option);
+  return "a namespace";
+}
+}  // namespace
+
+bool have_sys_admin() { return have_cap(CAP_SYS_ADMIN); }
+bool have_setuid_caps() { return have_cap(CAP_SETUID) && have_cap(CAP_SETGID); }
+
+Status plan_namespaces(const Spec& spec, Plan& p) {
+  std::uint64_t ns = spec.effective_namespaces();
+  p.namespaces = ns;
+  if (!ns && !spec.user) return ok();
+
+  bool newuser = ns & CLONE_NEWUSER;
+  if (!newuser && (ns & ~std::uint64_t(CLONE_NEWUSER)) && !have_sys_admin()) {
+    std::uint64_t first = ns & -ns;
+    return Error::input(ns_name(first), "needs CAP_SYS_ADMIN, which uid " + std::to_string(::geteuid()) +
+                                            " does not have: add --newuser (see rdbox doctor)");
+  }
+
+  if (spec.mode == Mode::clone) {
+    // clone(2) creates every namespace but time (CLONE_NEWTIME shares its bit with the
+    // exit signal there): the stub unshares that one, and exec moves it in.
+    p.clone_flags |= ns & ~std::uint64_t(CLONE_NEWTIME);
+    p.unshare_flags = ns & CLONE_NEWTIME;
+    p.setup_in = "child: clone(2) flags, then the exec stub";
+  } else {
+    p.unshare_flags = ns;
+    p.setup_in = "child: unshare(2) in the exec stub";
+  }
+  p.new_pid = (ns & CLONE_NEWPID) && spec.mode == Mode::clone;
+
+  if (newuser) {
+    uid_t euid = ::geteuid();
+    gid_t egid = ::getegid();
+    p.uid_ranges = spec.uid_maps.empty() ? std::vector<IdMapRange>{{0, euid, 1}} : spec.uid_maps;
+    p.gid_ranges = spec.gid_maps.empty() ? std::vector<IdMapRange>{{0, egid, 1}} : spec.gid_maps;
+    p.uid_map = map_text(p.uid_ranges);
+    p.gid_map = map_text(p.gid_ranges);
+    bool self = is_self_map(p.uid_ranges, euid) && is_self_map(p.gid_ranges, egid);
+    if (self) {
+      // A process may map its own creator's ids into its new namespace itself (with
+      // setgroups denied): no handshake, so this works with a suspended parent too.
+      p.self_maps = true;
+    } else {
+      p.parent_maps = true;
+      if (!have_setuid_caps()) {
+        bool tools = ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0;
+        if (!tools)
+          return Error::input("--uid-map", "multi-range maps for an unprivileged caller need newuidmap and newgidmap "
+                                           "(Debian package uidmap), which are not installed (see rdbox doctor)");
+        if (!has_subordinate_ids("/etc/subuid", euid) || !has_subordinate_ids("/etc/subgid", euid))
+          return Error::input("--uid-map", "uid " + std::to_string(euid) +
+                                               " has no range in /etc/subuid and /etc/subgid, so newuidmap will refuse "
+                                               "these maps (see rdbox doctor)");
+        p.use_newidmap = true;
+      }
+    }
+  }
+
+  if (spec.time_offsets.monotonic) p.timens_lines.push_back("monotonic " + std::to_string(*spec.time_offsets.monotonic) + " 0");
+  if (spec.time_offsets.boottime) p.timens_lines.push_back("boottime " + std::to_string(*spec.time_offsets.boottime) + " 0");
+
+  if (spec.hostname) p.hostname = *spec.hostname;
+  p.loopback = ns & CLONE_NEWNET;
+  p.init = spec.init;
+  if (spec.user) {
+    p.set_user = true;
+    p.uid = spec.user->uid;
+    p.gid = spec.user->gid.value_or(spec.user->uid);
+  }
+  return ok();
+}
+
+namespace {
+Status write_file(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Error::sys("open " + path, errno);
+  ssize_t n = ::write(fd, text.data(), text.size());
+  int e = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) return Error::sys("write " + path, n < 0 ? e : EIO);
+  return ok();
+}
+
+Status run_newidmap(const char* tool, pid_t child, const std::vector<IdMapRange>& ranges) {
+  std::vector<std::string> args{tool, std::to_string(child)};
+  for (const auto& r : ranges) {
+    args.push_back(std::to_string(r.inside));
+    args.push_back(std::to_string(r.outside));
+    args.push_back(std::to_string(r.count));
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, tool, nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) return Error::sys(std::string("spawn ") + tool, rc);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Error::input(tool, "refused the map (exit status " + std::to_string(WEXITSTATUS(status)) +
+                                  "; check /etc/subuid and /etc/subgid, see rdbox doctor)");
+  return ok();
+}
+}  // namespace
+
+Status write_id_maps(const Plan& p, pid_t child) {
+  if (p.use_newidmap) {
+    if (auto s = run_newidmap("/usr/bin/newuidmap", child, p.uid_ranges); !s) return s;
+    return run_newidmap("/usr/bin/newgidmap", child, p.gid_ranges);
+  }
+  std::string base = "/proc/" + std::to_string(child) + "/";
+  if (auto s = write_file(base + "uid_map", p.uid_map); !s) return s;
+  return write_file(base + "gid_map", p.gid_map);
+}
+
+}  // namespace rdbox
