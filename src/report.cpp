@@ -91,7 +91,7 @@ std::array<std::uint64_t, kNamespaceCount> own_namespace_inodes() {
 }
 
 std::string dry_run_json(const Spec& spec, const Plan& p) {
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;
   json j;
   j["schema_version"] = kReportSchemaVersion;
   j["dry_run"] = true;
@@ -156,7 +156,7 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
 }
 
 std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) {
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;
   json j;
   j["schema_version"] = kReportSchemaVersion;
   j["command"] = spec.command;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rdbox/compare.hpp"
+#include "rdbox/doctor.hpp"
 #include "rdbox/plan.hpp"
 #include "rdbox/report.hpp"
 #include "rdbox/run.hpp"
@@ -327,7 +328,7 @@ int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c
   return 0;
 }
 
-bool is_subcommand(const std::string& s) { return s == "run" || s == "compare"; }
+bool is_subcommand(const std::string& s) { return s == "run" || s == "compare" || s == "doctor"; }
 
 // Where COMMAND starts in argv: after "--", or at the first word that is neither an
 // option nor an option's value. CLI11 sees only what comes before it.
@@ -362,7 +363,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--") break;
     if (a.empty() || a[0] == '-') continue;
-    if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run or compare)");
+    if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run, compare or doctor)");
     break;
   }
 
@@ -403,6 +404,8 @@ int main(int argc, char** argv) {
   compare->add_flag("--vfork", cmp.base.vfork, "(use --modes)")->group("");
   add_command_options(compare, cmp.base, cmp_args);
 
+  CLI::App* doctor = app.add_subcommand("doctor", "Say what this host allows for sandboxes, and what to change");
+
   // Hand CLI11 rdbox's own words only; the command after them is taken verbatim.
   std::vector<char*> own(argv, argv + argc);
   std::vector<std::string> command;
@@ -429,9 +432,14 @@ int main(int argc, char** argv) {
     if ((spec.vm || spec.vfork) && args.mode.empty()) args.mode = "clone";
     return run_command(spec, args);
   }
+  if (doctor->parsed()) {
+    auto d = rdbox::doctor();
+    write_all(1, d.text);
+    return 0;
+  }
   if (compare->parsed()) {
     cmp.base.command = std::move(command);
     return compare_command(cmp, cmp_args, cargs);
   }
-  return fail("missing subcommand (want run or compare)");
+  return fail("missing subcommand (want run, compare or doctor)");
 }
