@@ -359,13 +359,18 @@ int main(int argc, char** argv) {
   sanitize_process();
 
   // An unknown subcommand gets its own clear line rather than CLI11's "not expected".
+  std::string chosen;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") break;
     if (a.empty() || a[0] == '-') continue;
     if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run, compare or doctor)");
+    chosen = a;
     break;
   }
+  // CLI11 checks each new option against every earlier one: registering only the chosen
+  // subcommand's options halves rdbox's start-up (all of them when none is chosen: help).
+  bool all = chosen.empty();
 
   CLI::App app{"rdbox: launch a command with the process-creation primitive you choose, and say what happened"};
   app.name("rdbox");
@@ -379,6 +384,7 @@ int main(int argc, char** argv) {
   RunArgs args;
   CLI::App* run = app.add_subcommand("run", "Run COMMAND with the chosen primitive and report the outcome");
   run->fallthrough();
+  if (all || chosen == "run") {
   run->add_option("--mode", args.mode, "fork, vfork, clone (default) or spawn (posix_spawn)");
   run->add_flag("--vm", spec.vm, "Add CLONE_VM: the child shares rdbox's address space (implies --mode clone)");
   run->add_flag("--vfork", spec.vfork, "Add CLONE_VFORK: rdbox is suspended until the child execs (implies --mode clone)");
@@ -386,6 +392,7 @@ int main(int argc, char** argv) {
   run->add_option("--report", args.report, "Outcome report: text (default), json or none");
   run->add_option("--report-file", spec.report_file, "Write the report to PATH instead of stderr");
   run->add_flag("--dry-run", spec.dry_run, "Print the resolved plan as JSON and exit without creating anything");
+  }
 
   rdbox::CompareSpec cmp;
   RunArgs cmp_args;
@@ -393,6 +400,7 @@ int main(int argc, char** argv) {
   CLI::App* compare = app.add_subcommand(
       "compare", "Run COMMAND through every creation mode, interleaved, and show the contrast side by side");
   compare->fallthrough();
+  if (all || chosen == "compare") {
   compare->add_option("--modes", cargs.modes,
                       "Comma list of fork, vfork, clone, clone-vm, clone-vm-vfork, spawn (default: all)");
   compare->add_option("-n", cargs.rounds, "Runs per mode (default 200)");
@@ -403,6 +411,7 @@ int main(int argc, char** argv) {
   compare->add_flag("--vm", cmp.base.vm, "(use --modes)")->group("");
   compare->add_flag("--vfork", cmp.base.vfork, "(use --modes)")->group("");
   add_command_options(compare, cmp.base, cmp_args);
+  }
 
   CLI::App* doctor = app.add_subcommand("doctor", "Say what this host allows for sandboxes, and what to change");
 
