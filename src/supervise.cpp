@@ -268,7 +268,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       // rdbox was suspended when it resumed only after the stub reached execve (or failed).
       out.parent_suspended = child_exec_at != 0 && child_exec_at <= l.t_spawned_ns;
     }
-    if (vm && stack.painted()) out.stack_used = stack.high_water();
+    if (vm && plan.trace && stack.painted()) out.stack_used = stack.high_water();
     l.report.reset();
   };
   if (!l.has_stub) {
@@ -354,17 +354,25 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     }
     if (l.report) {
       rep_idx = n;
-      fds[n++] = {l.report.get(), POLLIN, 0};
+      // Only the hang-up wakes rdbox: records written before it (the exec-time stamp, step
+      // times) are read in one go then, instead of costing a wake-up each.
+      fds[n++] = {l.report.get(), 0, 0};
     }
     if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (rep_idx >= 0 && fds[rep_idx].revents) {
-      StubRecord r{};
-      ssize_t got = ::read(l.report.get(), &r, sizeof r);
-      if (got == static_cast<ssize_t>(sizeof r)) on_record(r);
-      else if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) on_report_eof();
+      StubRecord rs[32];
+      for (;;) {
+        ssize_t got = ::read(l.report.get(), rs, sizeof rs);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          on_report_eof();
+          break;
+        }
+        for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof rs[0]); ++i) on_record(rs[i]);
+      }
     }
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo info[8];

@@ -67,8 +67,17 @@ void ChildStack::paint() {
 }
 
 std::size_t ChildStack::high_water() const {
+  // The stack grows down from the top: count the untouched words from the bottom.
   const unsigned char* lo = static_cast<const unsigned char*>(base_) + guard_;
+  std::uint64_t pattern;
+  std::memset(&pattern, kPaint, sizeof pattern);
   std::size_t untouched = 0;
+  while (untouched + 8 <= usable_) {
+    std::uint64_t w;
+    std::memcpy(&w, lo + untouched, 8);
+    if (w != pattern) break;
+    untouched += 8;
+  }
   while (untouched < usable_ && lo[untouched] == kPaint) ++untouched;
   return usable_ - untouched;
 }
