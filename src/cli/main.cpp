@@ -296,7 +296,7 @@ int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c
   if (c.rounds.empty() || *end || errno == ERANGE || n < 1 || n > 1'000'000)
     return fail("-n: \"" + c.rounds + "\" is not a count between 1 and 1000000");
   cmp.rounds = static_cast<int>(n);
-  if (!c.rss.empty()) {
+  if (!c.rss.empty() && c.rss != "0") {  // 0: do not grow
     auto r = rdbox::parse_size(c.rss);
     if (!r) return fail("--rss: " + r.error().what());
     cmp.rss = r.value();
