@@ -248,44 +248,151 @@ int run_command(rdbox::Spec& spec, const RunArgs& args) {
   return out.exit_code();
 }
 
-void add_command_options(CLI::App* sub, rdbox::Spec& spec, RunArgs& args) {
-  sub->add_option("--clone-flags", args.clone_flags, "More clone flags: FILES,FS,IO,SYSVSEM,PIDFD,SIGHAND");
-  sub->add_option("--stack-size", args.stack_size, "Clone stack size (K/M/G suffixes; default 64K, minimum 16K)");
-  sub->add_option("--argv0", spec.argv0, "argv[0] for the command");
-  sub->add_option("-e,--env", args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)");
-  sub->add_option("--env-file", args.env_files, "Read KEY=VAL lines from FILE ('#' comments)");
-  sub->add_flag("--clear-env", spec.clear_env, "Start the command's environment empty");
-  sub->add_option("-w,--workdir", spec.workdir, "Working directory of the command");
-  sub->add_option("--preserve-fds", spec.preserve_fds, "Pass fds 3..3+N-1 to the command");
-  // Namespaces.
-  for (std::size_t k = 0; k < rdbox::kNamespaceCount; ++k) {
-    std::string opt = "--" + std::string(rdbox::kNamespaces[k].option);
-    sub->add_flag(opt, args.ns[k], "New " + std::string(rdbox::kNamespaces[k].name) + " namespace")->group("Namespaces");
-  }
-  sub->add_flag("--unshare-all", args.unshare_all, "Every namespace kind")->group("Namespaces");
-  sub->add_option("--time-offset", args.time_offset, "monotonic=S,boottime=S (implies --newtime)")->group("Namespaces");
-  sub->add_flag("--init", spec.init, "rdbox's init at PID 1, the command at PID 2 (implies --newpid)")->group("Namespaces");
-  sub->add_flag("--mount-proc", spec.mount_proc, "Mount a fresh /proc (automatic with --newpid and a new mount namespace)")
-      ->group("Namespaces");
-  sub->add_option("--hostname", spec.hostname, "Hostname inside (implies --newuts)")->group("Namespaces");
-  sub->add_option("--uid-map", args.uid_maps, "\"INSIDE OUTSIDE COUNT\" (repeatable; implies --newuser)")->group("Namespaces");
-  sub->add_option("--gid-map", args.gid_maps, "\"INSIDE OUTSIDE COUNT\" (repeatable; implies --newuser)")->group("Namespaces");
-  sub->add_option("--user", args.user, "UID[:GID] to switch to inside, before exec")->group("Namespaces");
-  // Root filesystem.
-  sub->add_option("--rootfs", spec.rootfs, "New root (implies --newns): pivot_root into DIR")->group("Root filesystem");
-  sub->add_flag("--overlay", spec.overlay, "Writes go to a tmpfs upper layer, never to --rootfs")->group("Root filesystem");
-  sub->add_option("--bind", args.binds, "SRC[:DST] bind mount (repeatable)")->group("Root filesystem");
-  sub->add_option("--ro-bind", args.ro_binds, "SRC[:DST] read-only bind mount (repeatable)")->group("Root filesystem");
-  sub->add_option("--tmpfs", spec.tmpfs, "A tmpfs at DST (repeatable)")->group("Root filesystem");
-  sub->add_flag("--read-only", spec.read_only, "Make the new root read-only")->group("Root filesystem");
-}
-
 struct CompareArgs {
   std::string modes;
   std::string rounds = "200";
   std::string rss;
   std::string format = "table";
 };
+
+
+// Every option of run and compare, in one table: its CLI11 names, whether it takes a
+// value, where it applies, and how it binds to the Spec. rdbox registers with CLI11 only
+// the options a command line uses (all of them for --help): CLI11 checks each new option
+// against every earlier one, and registering forty options costs more than the rest of
+// rdbox's start-up.
+struct Targets {
+  rdbox::Spec& spec;
+  RunArgs& args;
+  CompareArgs& cmp;
+};
+enum : unsigned { kRun = 1, kCompare = 2, kBoth = 3 };
+struct OptionDef {
+  const char* names;
+  bool takes_value;
+  unsigned where;
+  const char* group;
+  void (*add)(CLI::App*, const char* names, Targets&);
+};
+
+#define RDBOX_OPT(names, value, where, group, expr) \
+  OptionDef { names, value, where, group, [](CLI::App* a, const char* n, Targets& t) { (void)t; expr; } }
+const OptionDef kOptions[] = {
+    RDBOX_OPT("--mode", true, kRun, "", a->add_option(n, t.args.mode, "fork, vfork, clone (default) or spawn (posix_spawn)")),
+    RDBOX_OPT("--vm", false, kRun, "", a->add_flag(n, t.spec.vm, "Add CLONE_VM: the child shares rdbox's address space (implies --mode clone)")),
+    RDBOX_OPT("--vfork", false, kRun, "", a->add_flag(n, t.spec.vfork, "Add CLONE_VFORK: rdbox is suspended until the child execs (implies --mode clone)")),
+    RDBOX_OPT("--report", true, kRun, "", a->add_option(n, t.args.report, "Outcome report: text (default), json or none")),
+    RDBOX_OPT("--report-file", true, kRun, "", a->add_option(n, t.spec.report_file, "Write the report to PATH instead of stderr")),
+    RDBOX_OPT("--dry-run", false, kRun, "", a->add_flag(n, t.spec.dry_run, "Print the resolved plan as JSON and exit without creating anything")),
+    RDBOX_OPT("--modes", true, kCompare, "", a->add_option(n, t.cmp.modes, "Comma list of fork, vfork, clone, clone-vm, clone-vm-vfork, spawn (default: all)")),
+    RDBOX_OPT("-n", true, kCompare, "", a->add_option(n, t.cmp.rounds, "Runs per mode (default 200)")),
+    RDBOX_OPT("--rss", true, kCompare, "", a->add_option(n, t.cmp.rss, "Grow rdbox's resident memory to SIZE first (K/M/G)")),
+    RDBOX_OPT("--format", true, kCompare, "", a->add_option(n, t.cmp.format, "table (default), json or csv")),
+    // compare chooses the modes itself; these are refused with a pointer to --modes.
+    RDBOX_OPT("--mode", true, kCompare, "hidden", a->add_option(n, t.args.mode, "(use --modes)")),
+    RDBOX_OPT("--vm", false, kCompare, "hidden", a->add_flag(n, t.spec.vm, "(use --modes)")),
+    RDBOX_OPT("--vfork", false, kCompare, "hidden", a->add_flag(n, t.spec.vfork, "(use --modes)")),
+    RDBOX_OPT("--clone-flags", true, kBoth, "Clone", a->add_option(n, t.args.clone_flags, "More clone flags: FILES,FS,IO,SYSVSEM,PIDFD,SIGHAND")),
+    RDBOX_OPT("--stack-size", true, kBoth, "Clone", a->add_option(n, t.args.stack_size, "Clone stack size (K/M/G suffixes; default 64K, minimum 16K)")),
+    RDBOX_OPT("--argv0", true, kBoth, "Command", a->add_option(n, t.spec.argv0, "argv[0] for the command")),
+    RDBOX_OPT("-e,--env", true, kBoth, "Command", a->add_option(n, t.args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)")),
+    RDBOX_OPT("--env-file", true, kBoth, "Command", a->add_option(n, t.args.env_files, "Read KEY=VAL lines from FILE ('#' comments)")),
+    RDBOX_OPT("--clear-env", false, kBoth, "Command", a->add_flag(n, t.spec.clear_env, "Start the command's environment empty")),
+    RDBOX_OPT("-w,--workdir", true, kBoth, "Command", a->add_option(n, t.spec.workdir, "Working directory of the command")),
+    RDBOX_OPT("--preserve-fds", true, kBoth, "Command", a->add_option(n, t.spec.preserve_fds, "Pass fds 3..3+N-1 to the command")),
+    RDBOX_OPT("--newpid", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[0], "New PID namespace: the command is PID 1")),
+    RDBOX_OPT("--newns", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[1], "New mount namespace")),
+    RDBOX_OPT("--newuts", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[2], "New UTS namespace (hostname)")),
+    RDBOX_OPT("--newipc", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[3], "New IPC namespace")),
+    RDBOX_OPT("--newnet", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[4], "New network namespace, loopback up")),
+    RDBOX_OPT("--newuser", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[5], "New user namespace: your uid/gid map to 0 inside")),
+    RDBOX_OPT("--newcgroup", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[6], "New cgroup namespace")),
+    RDBOX_OPT("--newtime", false, kBoth, "Namespaces", a->add_flag(n, t.args.ns[7], "New time namespace")),
+    RDBOX_OPT("--unshare-all", false, kBoth, "Namespaces", a->add_flag(n, t.args.unshare_all, "Every namespace kind")),
+    RDBOX_OPT("--time-offset", true, kBoth, "Namespaces", a->add_option(n, t.args.time_offset, "monotonic=S,boottime=S (implies --newtime)")),
+    RDBOX_OPT("--init", false, kBoth, "Namespaces", a->add_flag(n, t.spec.init, "rdbox's init at PID 1, the command at PID 2 (implies --newpid)")),
+    RDBOX_OPT("--mount-proc", false, kBoth, "Namespaces", a->add_flag(n, t.spec.mount_proc, "Mount a fresh /proc (automatic with --newpid and a new mount namespace)")),
+    RDBOX_OPT("--hostname", true, kBoth, "Namespaces", a->add_option(n, t.spec.hostname, "Hostname inside (implies --newuts)")),
+    RDBOX_OPT("--uid-map", true, kBoth, "Namespaces", a->add_option(n, t.args.uid_maps, "\"INSIDE OUTSIDE COUNT\" (repeatable; implies --newuser)")),
+    RDBOX_OPT("--gid-map", true, kBoth, "Namespaces", a->add_option(n, t.args.gid_maps, "\"INSIDE OUTSIDE COUNT\" (repeatable; implies --newuser)")),
+    RDBOX_OPT("--user", true, kBoth, "Namespaces", a->add_option(n, t.args.user, "UID[:GID] to switch to inside, before exec")),
+    RDBOX_OPT("--rootfs", true, kBoth, "Root filesystem", a->add_option(n, t.spec.rootfs, "New root (implies --newns): pivot_root into DIR")),
+    RDBOX_OPT("--overlay", false, kBoth, "Root filesystem", a->add_flag(n, t.spec.overlay, "Writes go to a tmpfs upper layer, never to --rootfs")),
+    RDBOX_OPT("--bind", true, kBoth, "Root filesystem", a->add_option(n, t.args.binds, "SRC[:DST] bind mount (repeatable)")),
+    RDBOX_OPT("--ro-bind", true, kBoth, "Root filesystem", a->add_option(n, t.args.ro_binds, "SRC[:DST] read-only bind mount (repeatable)")),
+    RDBOX_OPT("--tmpfs", true, kBoth, "Root filesystem", a->add_option(n, t.spec.tmpfs, "A tmpfs at DST (repeatable)")),
+    RDBOX_OPT("--read-only", false, kBoth, "Root filesystem", a->add_flag(n, t.spec.read_only, "Make the new root read-only")),
+};
+#undef RDBOX_OPT
+
+// "-e,--env" holds "--env"? (and "-e" for "-eVALUE").
+bool names_match(std::string_view names, std::string_view word) {
+  while (!names.empty()) {
+    auto comma = names.find(',');
+    std::string_view name = names.substr(0, comma);
+    if (word == name) return true;
+    if (name.size() == 2 && name[1] != '-' && word.size() > 2 && word[1] != '-' && word.substr(0, 2) == name) return true;
+    if (comma == std::string_view::npos) break;
+    names.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+const OptionDef* find_option(std::string_view word, unsigned where) {
+  std::string_view name = word.substr(0, word.find('='));
+  for (const auto& d : kOptions)
+    if ((d.where & where) && names_match(d.names, name)) return &d;
+  return nullptr;
+}
+
+// Where COMMAND starts: after "--", or at the first word that is neither an option nor
+// an option's value. CLI11 sees only what comes before it.
+struct CommandSplit {
+  int options_end;
+  int command_begin;
+};
+CommandSplit split_command(int sub_index, unsigned where, int argc, char** argv) {
+  int i = sub_index + 1;
+  while (i < argc) {
+    std::string_view a = argv[i];
+    if (a == "--") return {i, i + 1};
+    if (a.size() < 2 || a[0] != '-') return {i, i};
+    bool attached = a.find('=') != std::string_view::npos || (a[1] != '-' && a.size() > 2);
+    bool takes_value = false;
+    if (a == "--log-level") takes_value = true;
+    else if (const OptionDef* d = find_option(a, where)) takes_value = d->takes_value;
+    i += (takes_value && !attached) ? 2 : 1;
+  }
+  return {argc, argc};
+}
+
+void register_options(CLI::App* sub, unsigned where, Targets& t, const std::vector<char*>& words, bool all) {
+  std::vector<std::pair<std::string, CLI::Option_group*>> groups;
+  for (const auto& d : kOptions) {
+    if (!(d.where & where)) continue;
+    bool used = all;
+    for (char* w : words)
+      if (!used && w[0] == '-' && names_match(d.names, std::string_view(w).substr(0, std::string_view(w).find('='))))
+        used = true;
+    if (!used) continue;
+    if (!*d.group) {
+      d.add(sub, d.names, t);
+      continue;
+    }
+    if (std::string_view(d.group) == "hidden") {
+      if (!all) d.add(sub, d.names, t);
+      continue;
+    }
+    CLI::Option_group* g = nullptr;
+    for (auto& [name, grp] : groups)
+      if (name == d.group) g = grp;
+    if (!g) {
+      g = sub->add_option_group(d.group);
+      groups.emplace_back(d.group, g);
+    }
+    d.add(g, d.names, t);
+  }
+}
 
 int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c) {
   if (auto s = finish_spec(cmp.base, args); !s) return fail(s.error().what());
@@ -330,29 +437,6 @@ int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c
 
 bool is_subcommand(const std::string& s) { return s == "run" || s == "compare" || s == "doctor"; }
 
-// Where COMMAND starts in argv: after "--", or at the first word that is neither an
-// option nor an option's value. CLI11 sees only what comes before it.
-struct CommandSplit {
-  int options_end;    // argv[first_option..options_end) are rdbox's
-  int command_begin;  // argv[command_begin..argc) is the command
-};
-CommandSplit split_command(const CLI::App& app, const CLI::App& sub, int sub_index, int argc, char** argv) {
-  int i = sub_index + 1;
-  while (i < argc) {
-    std::string a = argv[i];
-    if (a == "--") return {i, i + 1};
-    if (a.size() < 2 || a[0] != '-') return {i, i};
-    bool attached = a.find('=') != std::string::npos || (a[1] != '-' && a.size() > 2);
-    std::string name = a.substr(0, a.find('='));
-    const CLI::Option* opt = sub.get_option_no_throw(name);
-    if (!opt) opt = app.get_option_no_throw(name);
-    bool takes_value = opt && opt->get_type_size() != 0 && !opt->get_callback_run() && opt->get_expected_min() > 0;
-    if (opt && (opt->get_type_size() == 0 || opt->get_expected_max() == 0)) takes_value = false;
-    i += (takes_value && !attached) ? 2 : 1;
-  }
-  return {argc, argc};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -360,17 +444,33 @@ int main(int argc, char** argv) {
 
   // An unknown subcommand gets its own clear line rather than CLI11's "not expected".
   std::string chosen;
+  int sub_index = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") break;
+    if (a == "--log-level") {
+      ++i;
+      continue;
+    }
     if (a.empty() || a[0] == '-') continue;
     if (!is_subcommand(a)) return fail("unknown subcommand \"" + a + "\" (want run, compare or doctor)");
     chosen = a;
+    sub_index = i;
     break;
   }
-  // CLI11 checks each new option against every earlier one: registering only the chosen
-  // subcommand's options halves rdbox's start-up (all of them when none is chosen: help).
-  bool all = chosen.empty();
+
+  // Hand CLI11 rdbox's own words only; the command after them is taken verbatim.
+  std::vector<char*> own(argv, argv + argc);
+  std::vector<std::string> command;
+  unsigned where = chosen == "run" ? unsigned{kRun} : chosen == "compare" ? unsigned{kCompare} : 0u;
+  if (where) {
+    CommandSplit split = split_command(sub_index, where, argc, argv);
+    own.assign(argv, argv + split.options_end);
+    command.assign(argv + split.command_begin, argv + argc);
+  }
+  bool help = chosen.empty();
+  for (char* w : own)
+    if (std::string_view(w) == "-h" || std::string_view(w) == "--help") help = true;
 
   CLI::App app{"rdbox: launch a command with the process-creation primitive you choose, and say what happened"};
   app.name("rdbox");
@@ -382,52 +482,19 @@ int main(int argc, char** argv) {
 
   rdbox::Spec spec;
   RunArgs args;
+  CompareArgs cargs;
+  rdbox::CompareSpec cmp;
+  Targets run_targets{spec, args, cargs};
+  Targets cmp_targets{cmp.base, args, cargs};
   CLI::App* run = app.add_subcommand("run", "Run COMMAND with the chosen primitive and report the outcome");
   run->fallthrough();
-  if (all || chosen == "run") {
-  run->add_option("--mode", args.mode, "fork, vfork, clone (default) or spawn (posix_spawn)");
-  run->add_flag("--vm", spec.vm, "Add CLONE_VM: the child shares rdbox's address space (implies --mode clone)");
-  run->add_flag("--vfork", spec.vfork, "Add CLONE_VFORK: rdbox is suspended until the child execs (implies --mode clone)");
-  add_command_options(run, spec, args);
-  run->add_option("--report", args.report, "Outcome report: text (default), json or none");
-  run->add_option("--report-file", spec.report_file, "Write the report to PATH instead of stderr");
-  run->add_flag("--dry-run", spec.dry_run, "Print the resolved plan as JSON and exit without creating anything");
-  }
-
-  rdbox::CompareSpec cmp;
-  RunArgs cmp_args;
-  CompareArgs cargs;
+  if (help || chosen == "run") register_options(run, kRun, run_targets, own, help);
   CLI::App* compare = app.add_subcommand(
       "compare", "Run COMMAND through every creation mode, interleaved, and show the contrast side by side");
   compare->fallthrough();
-  if (all || chosen == "compare") {
-  compare->add_option("--modes", cargs.modes,
-                      "Comma list of fork, vfork, clone, clone-vm, clone-vm-vfork, spawn (default: all)");
-  compare->add_option("-n", cargs.rounds, "Runs per mode (default 200)");
-  compare->add_option("--rss", cargs.rss, "Grow rdbox's resident memory to SIZE first (K/M/G)");
-  compare->add_option("--format", cargs.format, "table (default), json or csv");
-  // Refused with a pointer to --modes, rather than CLI11's "not expected".
-  compare->add_option("--mode", cmp_args.mode, "(use --modes)")->group("");
-  compare->add_flag("--vm", cmp.base.vm, "(use --modes)")->group("");
-  compare->add_flag("--vfork", cmp.base.vfork, "(use --modes)")->group("");
-  add_command_options(compare, cmp.base, cmp_args);
-  }
-
+  if (help || chosen == "compare") register_options(compare, kCompare, cmp_targets, own, help);
   CLI::App* doctor = app.add_subcommand("doctor", "Say what this host allows for sandboxes, and what to change");
 
-  // Hand CLI11 rdbox's own words only; the command after them is taken verbatim.
-  std::vector<char*> own(argv, argv + argc);
-  std::vector<std::string> command;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--") break;
-    if (a == "run" || a == "compare") {
-      CommandSplit split = split_command(app, a == "run" ? *run : *compare, i, argc, argv);
-      own.assign(argv, argv + split.options_end);
-      command.assign(argv + split.command_begin, argv + argc);
-      break;
-    }
-  }
   try {
     app.parse(static_cast<int>(own.size()), own.data());
   } catch (const CLI::ParseError& e) {
@@ -444,11 +511,12 @@ int main(int argc, char** argv) {
   if (doctor->parsed()) {
     auto d = rdbox::doctor();
     write_all(1, d.text);
-    return 0;
+    return 0;  // a report, not a verdict: problems are listed in it
   }
   if (compare->parsed()) {
     cmp.base.command = std::move(command);
-    return compare_command(cmp, cmp_args, cargs);
+    if (!args.mode.empty()) cmp.base.mode_given = true;
+    return compare_command(cmp, args, cargs);
   }
   return fail("missing subcommand (want run, compare or doctor)");
 }
