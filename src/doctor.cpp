@@ -127,7 +127,9 @@ DoctorResult doctor() {
 
   r.out << "\nid maps beyond your own id (--uid-map, --gid-map)\n";
   if (root) {
-    r.info("written by rdbox", "you are root: rdbox writes any map itself");
+    bool nu = ::access("/usr/bin/newuidmap", X_OK) == 0;
+    r.info("written by rdbox", std::string("you are root: rdbox writes any map itself (newuidmap ") +
+                                   (nu ? "installed" : "not installed") + ", needed only by unprivileged users)");
   } else {
     bool nu = ::access("/usr/bin/newuidmap", X_OK) == 0, ng = ::access("/usr/bin/newgidmap", X_OK) == 0;
     r.line(nu && ng, "newuidmap/newgidmap", nu && ng ? "installed" : "missing", "apt-get install uidmap");

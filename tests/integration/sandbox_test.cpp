@@ -1,0 +1,352 @@
+// Namespaces, root filesystem and rootless runs, against the real build/rdbox. Runs as
+// root and again as uid 65534 (tests/rootless.sh); where privilege matters the test adds
+// --newuser for the unprivileged run, and root-only cases skip with the reason.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace itest;
+
+namespace {
+
+#ifndef RDBOX_ROOTFS_DIR
+#define RDBOX_ROOTFS_DIR ""
+#endif
+
+bool is_root() { return ::geteuid() == 0; }
+
+std::string rootfs() {
+  const char* env = ::getenv("RDBOX_ROOTFS");
+  std::string dir = env && *env ? env : RDBOX_ROOTFS_DIR;
+  return file_exists(dir + "/bin/busybox") ? dir : std::string();
+}
+
+// The options an unprivileged run needs for namespaces: a user namespace.
+std::vector<std::string> with_priv(std::vector<std::string> args) {
+  if (!is_root()) args.insert(args.begin() + 1, "--newuser");
+  return args;
+}
+
+std::string mountinfo() { return read_text("/proc/self/mountinfo"); }
+
+unsigned long long own_ns(const std::string& kind) {
+  struct stat st {};
+  std::string path = "/proc/self/ns/" + kind;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+class Sandbox : public RdboxTest {};
+
+#define REQUIRE_ROOTFS()                                                                  \
+  if (rootfs().empty()) GTEST_SKIP() << "no rootfs: run scripts/make-rootfs.sh (busybox-static)"
+
+}  // namespace
+
+TEST_F(Sandbox, EachNamespaceIsNewExactlyWhenAsked) {
+  const std::vector<std::pair<std::string, std::string>> kinds = {
+      {"--newpid", "pid"}, {"--newns", "mnt"},         {"--newuts", "uts"},   {"--newipc", "ipc"},
+      {"--newnet", "net"}, {"--newcgroup", "cgroup"}, {"--newtime", "time"}, {"--newuser", "user"}};
+  for (const auto& [opt, kind] : kinds) {
+    std::vector<std::string> args{"run", "--report", "json", opt};
+    if (!is_root() && opt != "--newuser") args.push_back("--newuser");
+    args.insert(args.end(), {"--", "/bin/true"});
+    Result r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << opt << ": " << r.err;
+    auto j = report_json(r);
+    ASSERT_TRUE(j) << r.err;
+    for (const auto& [o2, k2] : kinds) {
+      const auto& n = (*j)["namespaces"][k2];
+      bool expect_new = k2 == kind || (!is_root() && k2 == "user");
+      ASSERT_TRUE(n["inode"].is_number()) << opt << " " << k2 << ": " << n.dump();
+      EXPECT_EQ(n["new"], expect_new) << opt << " " << k2;
+      // Checked against this process's own namespaces, not only rdbox's opinion.
+      EXPECT_EQ(n["inode"].get<unsigned long long>() != own_ns(k2), expect_new) << opt << " " << k2;
+    }
+  }
+}
+
+TEST_F(Sandbox, CommandIsPidOne) {
+  Result r = run(with_priv({"run", "--newpid", "--", "sh", "-c", "echo $$"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+}
+
+TEST_F(Sandbox, HostnameImpliesUts) {
+  std::string before = read_text("/proc/sys/kernel/hostname");
+  Result r = run(with_priv({"run", "--hostname", "rdbox-test", "--", "cat", "/proc/sys/kernel/hostname"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "rdbox-test\n");
+  EXPECT_EQ(read_text("/proc/sys/kernel/hostname"), before);
+}
+
+TEST_F(Sandbox, HostnameTooLongIsRefused) {
+  Result r = run({"run", "--hostname", std::string(65, 'h'), "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125);
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--hostname"), std::string::npos);
+}
+
+TEST_F(Sandbox, LoopbackIsUpInNewNet) {
+  // /proc/net/dev lists the namespace's devices: only lo. Its flags come from /sys, which
+  // follows the namespace of whoever mounted it, so read them with busybox ip instead.
+  REQUIRE_ROOTFS();
+  Result r = run(with_priv({"run", "--newnet", "--rootfs", rootfs(), "--", "/sbin/ip", "link", "show", "lo"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("LOOPBACK,UP"), std::string::npos) << r.out;
+  Result devs = run(with_priv({"run", "--newnet", "--", "cat", "/proc/net/dev"}));
+  ASSERT_EQ(devs.exit_code, 0) << devs.err;
+  EXPECT_EQ(split_lines(devs.out).size(), 3u) << devs.out;  // two header lines, lo
+}
+
+TEST_F(Sandbox, RootfsHidesTheHost) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string marker = tmp.write("host-only-marker", "x");
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--", "/bin/sh", "-c",
+                            "test -e " + marker + " && echo visible; ls /; pwd"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("visible"), std::string::npos);
+  EXPECT_NE(r.out.find("bin\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out_lines().back(), "/");  // cwd is / unless --workdir
+}
+
+TEST_F(Sandbox, RootfsGetsProcDevAndReadOnlySys) {
+  REQUIRE_ROOTFS();
+  Result r = run(with_priv({"run", "--newpid", "--rootfs", rootfs(), "--", "/bin/sh", "-c",
+                            "ls /dev; echo ok > /dev/null && echo null-ok; cat /proc/1/cmdline | tr '\\0' ' '; echo;"
+                            " touch /sys/x 2>/dev/null || echo sys-ro"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "ptmx"})
+    EXPECT_NE(r.out.find(std::string(dev) + "\n"), std::string::npos) << dev << " missing in\n" << r.out;
+  EXPECT_NE(r.out.find("null-ok"), std::string::npos);
+  EXPECT_NE(r.out.find("/bin/sh -c"), std::string::npos) << "PID 1 should be the command: " << r.out;
+  EXPECT_NE(r.out.find("sys-ro"), std::string::npos);
+}
+
+TEST_F(Sandbox, OverlayLeavesTheRootfsUnchanged) {
+  REQUIRE_ROOTFS();
+  std::string target = rootfs() + "/rdbox-overlay-probe";
+  ASSERT_FALSE(file_exists(target));
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--overlay", "--", "/bin/sh", "-c",
+                            "echo data > /rdbox-overlay-probe && cat /rdbox-overlay-probe && mkdir /etc/more && echo changed"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "data\nchanged\n");
+  EXPECT_FALSE(file_exists(target));
+  EXPECT_FALSE(file_exists(rootfs() + "/etc/more"));
+}
+
+TEST_F(Sandbox, ReadOnlyBindRefusesWrites) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  tmp.write("file", "content");
+  ::chmod(tmp.path().c_str(), 0777);
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--ro-bind", tmp.path() + ":/data", "--", "/bin/sh", "-c",
+                            "cat /data/file; echo; touch /data/new 2>&1 || echo refused"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("content"), std::string::npos);
+  EXPECT_NE(r.out.find("refused"), std::string::npos) << r.out;
+  EXPECT_FALSE(file_exists(tmp / "new"));
+}
+
+TEST_F(Sandbox, WritableBindAndTmpfsAndReadOnlyRoot) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  ::chmod(tmp.path().c_str(), 0777);
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--read-only", "--bind", tmp.path() + ":/out", "--tmpfs",
+                            "/scratch", "--", "/bin/sh", "-c",
+                            "echo hi > /out/written && touch /scratch/t && echo tmpfs-ok; touch /rootfile 2>/dev/null || "
+                            "echo root-ro"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("tmpfs-ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("root-ro"), std::string::npos) << r.out;
+  EXPECT_EQ(read_text(tmp / "written"), "hi\n");
+}
+
+TEST_F(Sandbox, NoMountLeaksToTheHost) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string before = mountinfo();
+  Result ok = run(with_priv({"run", "--newpid", "--rootfs", rootfs(), "--overlay", "--bind", tmp.path() + ":/x",
+                             "--tmpfs", "/t", "--", "/bin/true"}));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  Result bad = run(with_priv({"run", "--rootfs", rootfs(), "--", "/nonexistent"}));
+  EXPECT_EQ(bad.exit_code, 127);
+  EXPECT_EQ(mountinfo(), before);
+}
+
+TEST_F(Sandbox, InitReapsOrphans) {
+  REQUIRE_ROOTFS();
+  // The inner sh leaves a sleep behind as an orphan: the init must reap it.
+  Result r = run(with_priv({"run", "--init", "--rootfs", rootfs(), "--", "/bin/sh", "-c",
+                            "echo $$; sh -c 'sleep 0.1 &'; sleep 0.6; cat /proc/[0-9]*/stat | cut -d' ' -f3"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = r.out_lines();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "2");  // the command is PID 2 under rdbox's init
+  for (std::size_t i = 1; i < lines.size(); ++i) EXPECT_NE(lines[i], "Z") << r.out;
+}
+
+TEST_F(Sandbox, InitPassesTheExitStatusAndSignals) {
+  Result r = run(with_priv({"run", "--init", "--", "sh", "-c", "exit 7"}));
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  Process p = Process::start(with_priv({"run", "--init", "--", "sh", "-c",
+                                        "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.05; done"}));
+  ASSERT_TRUE(p.wait_stdout("ready", 5s));
+  ::kill(p.pid(), SIGTERM);
+  Result done = p.finish();
+  EXPECT_EQ(done.exit_code, 9) << done.err;
+  EXPECT_NE(done.out.find("got-term"), std::string::npos);
+}
+
+TEST_F(Sandbox, TimeNamespaceOffset) {
+  double host = std::stod(read_text("/proc/uptime"));
+  Result r = run(with_priv({"run", "--time-offset", "boottime=100000", "--", "cat", "/proc/uptime"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  double inside = std::stod(r.out);
+  EXPECT_GT(inside, host + 99000) << r.out;
+}
+
+TEST_F(Sandbox, UnprivilegedWithoutNewuserIsToldToAddIt) {
+  if (is_root()) GTEST_SKIP() << "root may create namespaces without a user namespace";
+  Result r = run({"run", "--newpid", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125);
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--newuser"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rdbox doctor"), std::string::npos) << r.err;
+}
+
+TEST_F(Sandbox, DefaultUserMapMakesTheCallerRoot) {
+  Result r = run({"run", "--newuser", "--", "sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/self/setgroups"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = r.out_lines();
+  ASSERT_GE(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], "0");
+  EXPECT_NE(lines[1].find(std::to_string(::geteuid())), std::string::npos);
+  EXPECT_EQ(lines[2], "deny");
+}
+
+TEST_F(Sandbox, ExplicitMultiRangeMapsAsRoot) {
+  if (!is_root()) GTEST_SKIP() << "rdbox writes multi-range maps itself only when privileged";
+  Result r = run({"run", "--uid-map", "0 100000 1000", "--gid-map", "0 100000 1000", "--user", "7:8", "--", "sh", "-c",
+                  "cat /proc/self/uid_map; id -u; id -g"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("100000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n7\n8\n"), std::string::npos) << r.out;
+}
+
+TEST_F(Sandbox, MultiRangeMapsRefusedClearlyWhenNotPossible) {
+  if (is_root()) GTEST_SKIP() << "root can write any map";
+  Result r = run({"run", "--uid-map", "0 100000 1000", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125);
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--uid-map"), std::string::npos);
+}
+
+TEST_F(Sandbox, EveryModeWorksOrIsRefusedWithAReason) {
+  struct Case {
+    std::vector<std::string> mode;
+    std::vector<std::string> opts;
+    bool works;
+  };
+  std::vector<Case> cases = {
+      {{"--mode", "fork"}, {"--newuts", "--hostname", "f"}, true},
+      {{"--mode", "vfork"}, {"--newuts", "--hostname", "v"}, is_root()},  // vfork cannot add a user namespace
+      {{"--mode", "clone"}, {"--newuts", "--hostname", "c"}, true},
+      {{"--vm"}, {"--newuts", "--hostname", "m"}, true},
+      {{"--vm", "--vfork"}, {"--newuts", "--hostname", "w"}, true},
+      {{"--mode", "spawn"}, {"--newuts", "--hostname", "s"}, false},
+      {{"--mode", "fork"}, {"--newpid"}, false},
+      {{"--mode", "vfork"}, {"--newpid"}, false},
+      {{"--vm", "--vfork"}, {"--uid-map", "0 0 1"}, false},
+      {{"--vm", "--vfork"}, {"--init"}, false},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"run"};
+    args.insert(args.end(), c.mode.begin(), c.mode.end());
+    args.insert(args.end(), c.opts.begin(), c.opts.end());
+    bool needs_user = !is_root() && c.works;
+    if (needs_user) args.push_back("--newuser");
+    args.insert(args.end(), {"--", "cat", "/proc/sys/kernel/hostname"});
+    Result r = run(args);
+    std::string what = join(args, " ");
+    if (c.works) {
+      EXPECT_EQ(r.exit_code, 0) << what << ": " << r.err;
+      EXPECT_EQ(r.out, c.opts[2] + "\n") << what;
+    } else {
+      EXPECT_EQ(r.exit_code, 125) << what << ": " << r.out;
+      ASSERT_EQ(r.err_lines().size(), 1u) << what << ": " << r.err;
+      EXPECT_EQ(r.err.rfind("rdbox: ", 0), 0u) << r.err;
+      EXPECT_GT(r.err.size(), 40u) << "a reason, please: " << r.err;
+    }
+  }
+}
+
+TEST_F(Sandbox, FailurePathsExit125AndLeaveNothing) {
+  TempDir tmp;
+  std::string file = tmp.write("not-a-dir", "x");
+  std::string before = mountinfo();
+  const std::vector<std::vector<std::string>> bad = {
+      {"run", "--rootfs", tmp / "missing", "--", "/bin/true"},
+      {"run", "--rootfs", file, "--", "/bin/true"},
+      {"run", "--newns", "--bind", tmp / "no-such-source" + ":/mnt", "--", "/bin/true"},
+      {"run", "--uid-map", "0 0", "--", "/bin/true"},
+      {"run", "--uid-map", "a b c", "--", "/bin/true"},
+      {"run", "--time-offset", "bogus=1", "--", "/bin/true"},
+      {"run", "--overlay", "--", "/bin/true"},
+      {"run", "--user", "x", "--", "/bin/true"},
+  };
+  for (const auto& args : bad) {
+    Result r = run(with_priv(args));
+    std::string what = join(args, " ");
+    EXPECT_EQ(r.exit_code, 125) << what << ": " << r.err;
+    ASSERT_EQ(r.err_lines().size(), 1u) << what << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("rdbox: ", 0), 0u) << r.err;
+  }
+  EXPECT_EQ(mountinfo(), before);
+}
+
+TEST_F(Sandbox, DryRunPrintsThePlanAndCreatesNothing) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string before = mountinfo();
+  Result r = run(with_priv({"run", "--dry-run", "--newpid", "--rootfs", rootfs(), "--overlay", "--hostname", "h",
+                            "--report-file", tmp / "report.json", "--", "/bin/true"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = parse_json(r.out);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["dry_run"], true);
+  EXPECT_EQ((*j)["hostname"], "h");
+  ASSERT_TRUE((*j)["mount_steps"].is_array());
+  EXPECT_GT((*j)["mount_steps"].size(), 10u);
+  EXPECT_EQ((*j)["mount_steps"].back()["op"], "pivot_root");
+  EXPECT_FALSE(file_exists(tmp / "report.json"));
+  EXPECT_EQ(mountinfo(), before);
+}
+
+TEST_F(Sandbox, StepTimingsInTheReport) {
+  REQUIRE_ROOTFS();
+  Result r = run(with_priv({"run", "--report", "json", "--newpid", "--newnet", "--hostname", "t", "--rootfs", rootfs(),
+                            "--", "/bin/true"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = report_json(r);
+  ASSERT_TRUE(j);
+  const auto& steps = (*j)["timing_us"]["steps"];
+  for (const char* s : {"create", "mounts", "proc", "dev", "pivot_root", "hostname", "loopback", "exec"}) {
+    ASSERT_TRUE(steps.contains(s)) << s << " in " << steps.dump();
+    EXPECT_GE(steps[s].get<long>(), 0) << s;
+  }
+  EXPECT_FALSE((*j)["setup_in"].get<std::string>().empty());
+}
+
+TEST_F(Sandbox, DoctorSaysWhatTheHostAllows) {
+  Result r = run({"doctor"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* s : {"user namespace", "newuidmap", "overlay", "time", "cgroup"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << " in\n" << r.out;
+}
