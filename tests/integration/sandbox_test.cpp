@@ -134,11 +134,11 @@ TEST_F(Sandbox, OverlayLeavesTheRootfsUnchanged) {
   std::string target = rootfs() + "/rdbox-overlay-probe";
   ASSERT_FALSE(file_exists(target));
   Result r = run(with_priv({"run", "--rootfs", rootfs(), "--overlay", "--", "/bin/sh", "-c",
-                            "echo data > /rdbox-overlay-probe && cat /rdbox-overlay-probe && mkdir /etc/more && echo changed"}));
+                            "echo data > /rdbox-overlay-probe && cat /rdbox-overlay-probe && mkdir /rdbox-overlay-dir && echo changed"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "data\nchanged\n");
   EXPECT_FALSE(file_exists(target));
-  EXPECT_FALSE(file_exists(rootfs() + "/etc/more"));
+  EXPECT_FALSE(file_exists(rootfs() + "/rdbox-overlay-dir"));
 }
 
 TEST_F(Sandbox, ReadOnlyBindRefusesWrites) {
