@@ -265,8 +265,10 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     if (!l.has_stub) out.exec_seen = true;
     if (l.has_stub) {
       out.shared_memory = token_seen(l);
-      // rdbox was suspended when it resumed only after the stub reached execve (or failed).
-      out.parent_suspended = child_exec_at != 0 && child_exec_at <= l.t_spawned_ns;
+      // rdbox was suspended when it slept in the primitive and resumed only after the stub
+      // reached execve (or failed). Either alone can be fooled: a preempted fork parent
+      // also resumes late, and a sleep can have other causes.
+      out.parent_suspended = l.parent_slept && child_exec_at != 0 && child_exec_at <= l.t_spawned_ns;
     }
     if (vm && plan.trace && stack.painted()) out.stack_used = stack.high_water();
     l.report.reset();

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,20 +58,20 @@ void sanitize_process() {
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < 65; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
   // A report written to a closed pipe must not kill rdbox and hide the command's status.
-  // (The stub puts SIGPIPE back to the default for the command.)
-  struct sigaction ign {};
-  ign.sa_handler = SIG_IGN;
-  ::sigaction(SIGPIPE, &ign, nullptr);
+  // SIGPIPE is blocked, not ignored: an ignored signal would be inherited by the command
+  // (and, under CLONE_SIGHAND, reset under rdbox's feet by the stub); a blocked one stays
+  // pending here and the command starts with an empty mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGPIPE);
+  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
 }
 
 struct RunArgs {
-  std::string mode;
-  std::string clone_flags;
-  std::string stack_size;
+  std::optional<std::string> mode;
+  std::optional<std::string> clone_flags;
+  std::optional<std::string> stack_size;
   std::vector<std::string> env;
   std::vector<std::string> env_files;
   std::string report = "text";
@@ -107,19 +108,19 @@ rdbox::Expected<std::string> read_file(const std::string& path) {
 
 // Fills the Spec fields that need more than a bind: mode, sizes, env sources.
 rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
-  if (!a.mode.empty()) {
-    auto m = rdbox::parse_mode(a.mode);
-    if (!m) return rdbox::Error::input("--mode", "unknown mode \"" + a.mode + "\" (want fork, vfork, clone or spawn)");
+  if (a.mode) {
+    auto m = rdbox::parse_mode(*a.mode);
+    if (!m) return rdbox::Error::input("--mode", "unknown mode \"" + *a.mode + "\" (want fork, vfork, clone or spawn)");
     spec.mode = *m;
     spec.mode_given = true;
   }
-  if (!a.clone_flags.empty()) {
-    auto f = rdbox::parse_clone_flags(a.clone_flags);
+  if (a.clone_flags) {
+    auto f = rdbox::parse_clone_flags(*a.clone_flags);
     if (!f) return f.error();
     spec.clone_flags = f.value();
   }
-  if (!a.stack_size.empty()) {
-    auto s = rdbox::parse_size(a.stack_size);
+  if (a.stack_size) {
+    auto s = rdbox::parse_size(*a.stack_size);
     if (!s) return rdbox::Error::input("--stack-size", s.error().what());
     spec.stack_size = s.value();
     spec.stack_size_given = true;
@@ -505,7 +506,7 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) {
     spec.command = std::move(command);
-    if ((spec.vm || spec.vfork) && args.mode.empty()) args.mode = "clone";
+    if ((spec.vm || spec.vfork) && !args.mode) args.mode = "clone";
     return run_command(spec, args);
   }
   if (doctor->parsed()) {
@@ -515,7 +516,7 @@ int main(int argc, char** argv) {
   }
   if (compare->parsed()) {
     cmp.base.command = std::move(command);
-    if (!args.mode.empty()) cmp.base.mode_given = true;
+    if (args.mode) cmp.base.mode_given = true;
     return compare_command(cmp, args, cargs);
   }
   return fail("missing subcommand (want run, compare or doctor)");

@@ -26,10 +26,13 @@ namespace {
 volatile std::uint64_t g_token_slot = 0;
 constexpr unsigned char kPaint = 0xA5;
 
-long own_minflt() {
+struct ThreadUsage {
+  long minflt, nvcsw;
+};
+ThreadUsage own_usage() {
   struct rusage ru {};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_minflt;
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return {ru.ru_minflt, ru.ru_nvcsw};
 }
 }  // namespace
 
@@ -139,7 +142,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     }
   }
 
-  long flt0 = own_minflt();
+  ThreadUsage u0 = own_usage();
   pid_t pid = -1;
   int pidfd = -1;
   int spawn_rc = 0;
@@ -152,7 +155,11 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item); break;
   }
   l.t_spawned_ns = now_ns();
-  l.parent_minflt = own_minflt() - flt0;
+  ThreadUsage u1 = own_usage();
+  l.parent_minflt = u1.minflt - u0.minflt;
+  // A suspended parent sleeps in the kernel until the child execs: a voluntary context
+  // switch during the call. A parent merely preempted by a busy CPU has none.
+  l.parent_slept = u1.nvcsw > u0.nvcsw;
 
   if (plan.mode == Mode::spawn) {
     l.has_stub = false;
@@ -222,7 +229,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     // posix_spawn runs no rdbox code in the child: did rdbox resume after the child's exec?
     // The child's copy of the write end is gone exactly then.
     struct pollfd p {l.report.get(), POLLIN, 0};
-    l.parent_suspended = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+    l.parent_suspended = l.parent_slept && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
   }
   return l;
 }

@@ -45,6 +45,7 @@ struct Launch {
   bool has_early_record = false;  // a record read during the CLONE_FILES handshake
   StubRecord early_record{};
   long parent_minflt = 0;
+  bool parent_slept = false;  // a voluntary context switch during the primitive
   std::uint64_t token = 0;
   std::int64_t id_maps_ns = 0;  // rdbox writing the child's maps (parent half)
 };

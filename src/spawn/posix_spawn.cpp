@@ -34,6 +34,10 @@ int spawn_posix(const Plan& plan, const PlanView* v, pid_t* pid, std::size_t* ex
   sigemptyset(&reset);
   for (int sig = 1; sig < 65; ++sig)
     if (v->ignored_signals & (1ULL << (sig - 1))) sigaddset(&reset, sig);
+  // glibc's spawn child sets its two internal signals (32, 33) to SIG_IGN when this
+  // process has handlers for them, and SIG_IGN survives execve. sigaddset refuses them,
+  // so set their bits directly: in the default set they go back to SIG_DFL.
+  reinterpret_cast<unsigned long*>(&reset)[0] |= (1UL << 31) | (1UL << 32);
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP;
   posix_spawnattr_setsigmask(&s.attr, &empty);
   posix_spawnattr_setsigdefault(&s.attr, &reset);
@@ -52,9 +56,22 @@ int spawn_posix(const Plan& plan, const PlanView* v, pid_t* pid, std::size_t* ex
   *exec_item = 0;
   for (std::size_t i = 0; i < v->n_candidates; ++i) {
     const char* path = plan.candidates[i];
-    if (v->n_candidates > 1 && ::access(path, F_OK) != 0) continue;
+    // A relative candidate is resolved after the child's chdir: leave it to the spawn.
+    if (v->n_candidates > 1 && path[0] == '/' && ::access(path, F_OK) != 0) {
+      if (errno == EACCES) {  // an unsearchable directory: remembered, as execvp does
+        if (!saw_eacces) *exec_item = i;
+        saw_eacces = true;
+      }
+      continue;
+    }
     int rc = ::posix_spawn(pid, path, &s.actions, &s.attr, const_cast<char* const*>(v->argv),
                            const_cast<char* const*>(v->envp));
+    if (rc == ENOEXEC) {
+      // No #! line: run it with /bin/sh, as execvp does (glibc's posix_spawn does not).
+      v->sh_argv[1] = path;
+      rc = ::posix_spawn(pid, v->sh_argv[0], &s.actions, &s.attr, const_cast<char* const*>(v->sh_argv),
+                         const_cast<char* const*>(v->envp));
+    }
     if (rc == 0) return 0;
     if (rc == EACCES) {
       if (!saw_eacces) *exec_item = i;
