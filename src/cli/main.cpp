@@ -175,6 +175,12 @@ rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
   return rdbox::ok();
 }
 
+bool valid_log_level(const std::string& level) {
+  for (const char* l : {"trace", "debug", "info", "warn", "warning", "error", "err", "critical", "off"})
+    if (level == l) return true;
+  return false;
+}
+
 void setup_logging(const LogArgs& log) {
   if (log.verbose == 0 && log.level.empty()) {
     spdlog::set_level(spdlog::level::off);
@@ -502,6 +508,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return fail(e.what());
   }
+  if (!log.level.empty() && !valid_log_level(log.level))
+    return fail("--log-level: unknown level \"" + log.level + "\" (want trace, debug, info, warn, error or off)");
   setup_logging(log);
 
   if (run->parsed()) {
