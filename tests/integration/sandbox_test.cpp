@@ -146,8 +146,8 @@ TEST_F(Sandbox, ReadOnlyBindRefusesWrites) {
   TempDir tmp;
   tmp.write("file", "content");
   ::chmod(tmp.path().c_str(), 0777);
-  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--ro-bind", tmp.path() + ":/data", "--", "/bin/sh", "-c",
-                            "cat /data/file; echo; touch /data/new 2>&1 || echo refused"}));
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--ro-bind", tmp.path() + ":/mnt", "--", "/bin/sh", "-c",
+                            "cat /mnt/file; echo; touch /mnt/new 2>&1 || echo refused"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("content"), std::string::npos);
   EXPECT_NE(r.out.find("refused"), std::string::npos) << r.out;
@@ -158,9 +158,9 @@ TEST_F(Sandbox, WritableBindAndTmpfsAndReadOnlyRoot) {
   REQUIRE_ROOTFS();
   TempDir tmp;
   ::chmod(tmp.path().c_str(), 0777);
-  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--read-only", "--bind", tmp.path() + ":/out", "--tmpfs",
-                            "/scratch", "--", "/bin/sh", "-c",
-                            "echo hi > /out/written && touch /scratch/t && echo tmpfs-ok; touch /rootfile 2>/dev/null || "
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--read-only", "--bind", tmp.path() + ":/home", "--tmpfs",
+                            "/run", "--", "/bin/sh", "-c",
+                            "echo hi > /home/written && touch /run/t && echo tmpfs-ok; touch /rootfile 2>/dev/null || "
                             "echo root-ro"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("tmpfs-ok"), std::string::npos) << r.out;
