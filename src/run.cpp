@@ -12,6 +12,22 @@ extern char** environ;
 
 namespace rdbox {
 
+// (step, errno) -> what to check, after bubblewrap's raw_clone failure branch.
+std::string hint_for(Step step, int err, bool namespaces) {
+  if (step == Step::spawn) {
+    if (err == EAGAIN) return "the process limit (ulimit -u, the pids cgroup) is reached";
+    if (err == ENOMEM) return "out of memory, or --stack-size too large";
+    if (namespaces && err == EPERM)
+      return "the kernel refused a new namespace: unprivileged user namespaces may be off (see rdbox doctor)";
+    if (namespaces && (err == ENOSPC || err == EUSERS))
+      return "a namespace limit in /proc/sys/user/max_*_namespaces is reached (see rdbox doctor)";
+    if (namespaces && err == EINVAL) return "this kernel lacks a namespace kind you asked for (see rdbox doctor)";
+  }
+  if ((step == Step::mounts || step == Step::id_maps || step == Step::unshare) && (err == EPERM || err == EACCES))
+    return "the host may forbid this without privilege (see rdbox doctor)";
+  return {};
+}
+
 struct Session::Impl {
   SessionOptions opts;
   std::unique_ptr<Supervisor> supervisor;
@@ -43,8 +59,7 @@ Outcome Session::run(const Plan& plan) {
     out.step = step_name(failed);
     out.err = e.err;
     out.message = e.what();
-    if (failed == Step::spawn && e.err == EAGAIN) out.hint = "the process limit (ulimit -u, pids cgroup) is reached";
-    if (failed == Step::spawn && e.err == ENOMEM) out.hint = "out of memory, or --stack-size too large";
+    out.hint = hint_for(failed, e.err, plan.namespaces != 0);
     return out;
   }
   impl_->supervisor->wait(l.value(), plan, impl_->stack, out, impl_->opts.on_event);

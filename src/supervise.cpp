@@ -254,6 +254,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       what = std::string("setup step ") + step_name(step);
     }
     out.message = what + ": " + std::strerror(r.err);
+    out.hint = hint_for(step, r.err, plan.namespaces != 0);
   };
   if (l.has_early_record) on_record(l.early_record);
 

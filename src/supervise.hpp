@@ -47,6 +47,9 @@ class Supervisor {
   int old_subreaper_ = 0;
 };
 
+// What to check after a failed step, or "" (run.cpp).
+std::string hint_for(Step step, int err, bool namespaces);
+
 // The signals rdbox forwards to the command.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
