@@ -311,6 +311,16 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       report_event({ChildEvent::continued, 0});
   };
 
+  auto on_exit = [&](const siginfo_t& si, const struct rusage& ru) {
+    // A stopped process runs again only after SIGCONT (SIGKILL aside): if it ended while
+    // we still had it stopped, its continue was merged into an earlier SIGCHLD.
+    bool killed = si.si_code != CLD_EXITED && si.si_status == SIGKILL;
+    if (have_last && last.kind == ChildEvent::stopped && !killed) report_event({ChildEvent::continued, 0});
+    fill_exit(out, si);
+    fill_usage(out.usage, ru);
+    main_done = true;
+  };
+
   auto reap = [&] {
     siginfo_t si;
     struct rusage ru;
@@ -323,26 +333,17 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       } else if (si.si_code == CLD_CONTINUED) {
         report_event({ChildEvent::continued, 0});
       } else {
-        fill_exit(out, si);
-        fill_usage(out.usage, ru);
-        main_done = true;
+        on_exit(si, ru);
       }
     }
     if (!opts_.reap_orphans) {
       if (!main_done && !l.pidfd && waitid_ru(P_PID, static_cast<id_t>(l.pid), &si, WEXITED | WNOHANG, &ru) == 0 &&
-          si.si_pid == l.pid) {
-        fill_exit(out, si);
-        fill_usage(out.usage, ru);
-        main_done = true;
-      }
+          si.si_pid == l.pid)
+        on_exit(si, ru);
       return;
     }
     while (waitid_ru(P_ALL, 0, &si, WEXITED | WNOHANG, &ru) == 0 && si.si_pid != 0) {
-      if (si.si_pid == l.pid && !main_done) {  // not reaped before: it can only be ours
-        fill_exit(out, si);
-        fill_usage(out.usage, ru);
-        main_done = true;
-      }
+      if (si.si_pid == l.pid && !main_done) on_exit(si, ru);  // not reaped before: it can only be ours
     }
   };
 
