@@ -13,15 +13,7 @@
 
 extern char **environ;
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+#include "common.h"
 
 int main(int argc, char **argv) {
   if (argc < 4) return 2;
@@ -61,7 +53,7 @@ int main(int argc, char **argv) {
       if (ru.ru_maxrss > maxrss[c]) maxrss[c] = ru.ru_maxrss;
     }
   for (int c = 0; c < ncmd; ++c) {
-    qsort(t + c * n, n, sizeof(double), cmp);
+    qsort(t + c * n, n, sizeof(double), cmp_double);
     printf("%d\t%.0f\t%.0f\t%.0f\t%ld\n", c, t[c * n + n / 2], t[c * n + n / 10], t[c * n + n * 9 / 10], maxrss[c]);
   }
   return 0;

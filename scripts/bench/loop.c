@@ -16,15 +16,7 @@
 extern char **environ;
 static char **target;
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+#include "common.h"
 static int child(void *arg) {
   (void)arg;
   execve(target[0], target, environ);
@@ -73,7 +65,7 @@ int main(int argc, char **argv) {
       if (r >= 0) t[i * n + r] = dt;
     }
   for (int i = 0; i < nm; ++i) {
-    qsort(t + i * n, n, sizeof(double), cmp);
+    qsort(t + i * n, n, sizeof(double), cmp_double);
     printf("%s,%.1f\n", modes[i], (t[i * n + (n - 1) / 2] + t[i * n + n / 2]) / 2);
   }
   return 0;

@@ -1,0 +1,206 @@
+// Namespace and mount planning, and their parsers. No process is spawned; the mount plan
+// is built against a temporary directory that stands for a rootfs.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "rdbox/plan.hpp"
+
+using namespace rdbox;
+
+TEST(IdMap, Parses) {
+  auto m = parse_id_map("0 1000 1");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->inside, 0u);
+  EXPECT_EQ(m->outside, 1000u);
+  EXPECT_EQ(m->count, 1u);
+  EXPECT_TRUE(parse_id_map("  1 100000 65536 ").ok());
+  EXPECT_TRUE(parse_id_map("0:0:1").ok());
+  for (const char* bad : {"", "0 0", "0 0 0", "a b c", "0 0 1 1", "4294967295 0 2", "0 4294967295 2", "-1 0 1"})
+    EXPECT_FALSE(parse_id_map(bad).ok()) << bad;
+}
+
+TEST(Bind, Parses) {
+  auto b = parse_bind("/src:/dst", true);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->src, "/src");
+  EXPECT_EQ(b->dst, "/dst");
+  EXPECT_TRUE(b->read_only);
+  auto same = parse_bind("/data", false);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->dst, "/data");
+  for (const char* bad : {"", "rel", "/src:rel", "/src:/", ":/dst"}) EXPECT_FALSE(parse_bind(bad, false).ok()) << bad;
+}
+
+TEST(TimeOffsets, Parses) {
+  auto t = parse_time_offsets("monotonic=10,boottime=-5");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->monotonic, 10);
+  EXPECT_EQ(t->boottime, -5);
+  for (const char* bad : {"", "monotonic", "realtime=1", "monotonic=x", "boottime=99999999999999999999"})
+    EXPECT_FALSE(parse_time_offsets(bad).ok()) << bad;
+}
+
+TEST(User, Parses) {
+  auto u = parse_user("1000:100");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->uid, 1000u);
+  EXPECT_EQ(u->gid, 100u);
+  EXPECT_FALSE(parse_user("1000")->gid.has_value());
+  for (const char* bad : {"", "root", "1:x", "-1", "4294967295"}) EXPECT_FALSE(parse_user(bad).ok()) << bad;
+}
+
+TEST(Namespaces, ImplicationsAndTable) {
+  Spec s;
+  s.command = {"/bin/true"};
+  s.hostname = "h";
+  s.init = true;
+  s.tmpfs = {"/tmp"};
+  s.uid_maps = {{0, 0, 1}};
+  s.time_offsets.boottime = 1;
+  EXPECT_EQ(s.effective_namespaces(),
+            std::uint64_t(CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWTIME));
+  for (std::size_t i = 0; i < kNamespaceCount; ++i)
+    for (std::size_t j = i + 1; j < kNamespaceCount; ++j) EXPECT_NE(kNamespaces[i].flag, kNamespaces[j].flag);
+}
+
+TEST(Namespaces, RefusedPerModeWithAReason) {
+  auto err = [](Spec s) {
+    s.command = {"/bin/true"};
+    auto v = s.validate();
+    return v ? std::string() : v.error().what();
+  };
+  Spec spawn;
+  spawn.mode = Mode::spawn;
+  spawn.namespaces = CLONE_NEWUTS;
+  EXPECT_NE(err(spawn).find("posix_spawn"), std::string::npos);
+  Spec fork_pid;
+  fork_pid.mode = Mode::fork;
+  fork_pid.namespaces = CLONE_NEWPID;
+  EXPECT_NE(err(fork_pid).find("--mode clone"), std::string::npos);
+  Spec vfork_user;
+  vfork_user.mode = Mode::vfork;
+  vfork_user.namespaces = CLONE_NEWUSER;
+  EXPECT_NE(err(vfork_user).find("--newuser"), std::string::npos);
+  Spec vfork_maps;
+  vfork_maps.vfork = true;
+  vfork_maps.uid_maps = {{0, 0, 1}};
+  EXPECT_NE(err(vfork_maps).find("suspended"), std::string::npos);
+  Spec ok_clone;
+  ok_clone.vm = true;
+  ok_clone.vfork = true;
+  ok_clone.namespaces = CLONE_NEWPID | CLONE_NEWUSER;
+  EXPECT_EQ(err(ok_clone), "");
+  Spec long_host;
+  long_host.hostname = std::string(65, 'x');
+  EXPECT_NE(err(long_host).find("--hostname"), std::string::npos);
+  Spec overlay;
+  overlay.overlay = true;
+  EXPECT_NE(err(overlay).find("--rootfs"), std::string::npos);
+}
+
+namespace {
+struct TempRoot {
+  std::string path;
+  TempRoot() {
+    char tmpl[] = "/tmp/rdbox-unit-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempRoot() { std::filesystem::remove_all(path); }
+};
+char* no_env[] = {nullptr};
+}  // namespace
+
+TEST(MountPlan, RootfsStepsInOrder) {
+  if (::geteuid() != 0) GTEST_SKIP() << "plan() refuses namespaces without privilege unless --newuser";
+  TempRoot root;
+  Spec s;
+  s.command = {"/bin/true"};
+  s.namespaces = CLONE_NEWPID;
+  s.rootfs = root.path;
+  s.binds = {{"/etc", "/host/etc", true}};
+  s.tmpfs = {"/scratch"};
+  s.read_only = true;
+  auto p = plan(s, no_env);
+  ASSERT_TRUE(p.ok()) << p.error().what();
+  const auto& m = p->mounts;
+  ASSERT_GT(m.size(), 10u);
+  // Propagation made private before anything else; pivot_root last; read-only just before.
+  EXPECT_EQ(m.front().op, MountOp::mount);
+  EXPECT_EQ(m.front().flags, static_cast<unsigned long>(MS_REC | MS_PRIVATE));
+  EXPECT_EQ(m.back().op, MountOp::pivot);
+  EXPECT_STREQ(m.back().dst, root.path.c_str());
+  EXPECT_EQ(m[m.size() - 2].op, MountOp::remount_ro);
+  bool fresh_proc = false, ro_bind = false, mkdir_parent = false;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (m[i].fstype && std::string(m[i].fstype) == "proc") {
+      fresh_proc = true;
+      EXPECT_STREQ(m[i].fallback, "/proc");
+    }
+    if (m[i].op == MountOp::remount_ro && std::string(m[i].dst) == root.path + "/host/etc") ro_bind = true;
+    if (m[i].op == MountOp::mkdir && std::string(m[i].dst) == root.path + "/host") mkdir_parent = true;
+  }
+  EXPECT_TRUE(fresh_proc);
+  EXPECT_TRUE(ro_bind);
+  EXPECT_TRUE(mkdir_parent);
+  EXPECT_EQ(p->workdir, "/");  // cwd / unless --workdir
+}
+
+TEST(MountPlan, OverlayHoldsTheLowerLayer) {
+  if (::geteuid() != 0) GTEST_SKIP() << "plan() refuses namespaces without privilege unless --newuser";
+  TempRoot root;
+  Spec s;
+  s.command = {"/bin/true"};
+  s.rootfs = root.path;
+  s.overlay = true;
+  auto p = plan(s, no_env);
+  ASSERT_TRUE(p.ok()) << p.error().what();
+  ASSERT_TRUE(p->rootfs_fd);
+  bool hold = false, overlay = false;
+  for (const auto& m : p->mounts) {
+    if (m.op == MountOp::hold_fd) hold = static_cast<int>(m.flags) == p->rootfs_fd.get();
+    if (m.fstype && std::string(m.fstype) == "overlay") {
+      overlay = true;
+      EXPECT_NE(std::string(m.data).find("lowerdir=/proc/self/fd/" + std::to_string(p->rootfs_fd.get())),
+                std::string::npos);
+    }
+  }
+  EXPECT_TRUE(hold);
+  EXPECT_TRUE(overlay);
+  EXPECT_EQ(std::string(p->mounts.back().dst), root.path + "/merged");
+}
+
+TEST(MountPlan, BadRootfsAndBindSource) {
+  if (::geteuid() != 0) GTEST_SKIP() << "plan() refuses namespaces without privilege unless --newuser";
+  Spec s;
+  s.command = {"/bin/true"};
+  s.rootfs = "/nonexistent/rootfs";
+  auto p = plan(s, no_env);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().what().find("--rootfs"), std::string::npos);
+  TempRoot root;
+  s.rootfs = root.path;
+  s.binds = {{"/nonexistent/src", "/x", false}};
+  auto q = plan(s, no_env);
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.error().what().find("bind source"), std::string::npos);
+}
+
+TEST(UserPlan, DefaultMapIsWrittenByTheChild) {
+  Spec s;
+  s.command = {"/bin/true"};
+  s.namespaces = CLONE_NEWUSER | CLONE_NEWUTS;
+  auto p = plan(s, no_env);
+  ASSERT_TRUE(p.ok()) << p.error().what();
+  EXPECT_TRUE(p->self_maps);
+  EXPECT_FALSE(p->parent_maps);
+  EXPECT_EQ(p->uid_map, "0 " + std::to_string(::geteuid()) + " 1\n");
+  EXPECT_TRUE(p->clone_flags & CLONE_NEWUSER);
+  EXPECT_TRUE(p->loopback == false);
+}
