@@ -127,6 +127,18 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
     p.set_user = true;
     p.uid = spec.user->uid;
     p.gid = spec.user->gid.value_or(spec.user->uid);
+  } else if (p.parent_maps) {
+    // Maps written by rdbox need not cover the creator's own ids, so the stub would be
+    // the overflow id inside: become root of the namespace when the maps have a 0.
+    auto covers_zero = [](const std::vector<IdMapRange>& ranges) {
+      for (const auto& r : ranges)
+        if (r.inside == 0) return true;
+      return false;
+    };
+    if (covers_zero(p.uid_ranges) && covers_zero(p.gid_ranges)) {
+      p.set_user = true;
+      p.uid = p.gid = 0;
+    }
   }
   return ok();
 }

@@ -238,6 +238,13 @@ TEST_F(Sandbox, ExplicitMultiRangeMapsAsRoot) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("100000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\n7\n8\n"), std::string::npos) << r.out;
+  // Without --user the command is root of the namespace, in fork mode too.
+  for (const char* mode : {"fork", "clone"}) {
+    Result z = run({"run", "--mode", mode, "--uid-map", "0 100000 100", "--gid-map", "0 100000 100", "--", "sh", "-c",
+                    "id -u; id -g"});
+    ASSERT_EQ(z.exit_code, 0) << mode << ": " << z.err;
+    EXPECT_EQ(z.out, "0\n0\n") << mode;
+  }
 }
 
 TEST_F(Sandbox, MultiRangeMapsRefusedClearlyWhenNotPossible) {
