@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "spawn/guard.hpp"
 #include "spawn/launch.hpp"
 #include "supervise.hpp"
 
@@ -50,7 +51,13 @@ Outcome Session::run(const Plan& plan) {
   Outcome out;
   PlanView view = plan.view();
   Step failed = Step::spawn;
+  std::unique_ptr<SpawnGuard> guard;
+  if (plan.mode == Mode::spawn && impl_->opts.guard_spawn) {
+    guard = std::make_unique<SpawnGuard>();
+    if (auto g = guard->start(); !g) guard.reset();  // best effort: the run goes on unguarded
+  }
   auto l = launch(plan, view, impl_->stack, &failed);
+  if (l && guard) guard->arm(l->pidfd.get());
   if (!l) {
     const Error& e = l.error();
     out.kind = failed == Step::exec ? OutcomeKind::exec_failed
@@ -63,6 +70,7 @@ Outcome Session::run(const Plan& plan) {
     return out;
   }
   impl_->supervisor->wait(l.value(), plan, impl_->stack, out, impl_->opts.on_event);
+  if (guard) guard->disarm();
   return out;
 }
 

@@ -546,6 +546,14 @@ std::vector<pid_t> children_of(pid_t pid) {
   return kids;
 }
 
+std::vector<pid_t> command_children(pid_t rdbox) {
+  std::string own = proc_cmdline(rdbox);
+  std::vector<pid_t> out;
+  for (pid_t k : children_of(rdbox))
+    if (proc_cmdline(k) != own) out.push_back(k);
+  return out;
+}
+
 std::vector<pid_t> descendants_of(pid_t pid) {
   std::vector<pid_t> out;
   std::vector<pid_t> frontier{pid};

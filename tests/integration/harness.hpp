@@ -146,6 +146,9 @@ std::optional<nlohmann::json> report_json(const Result& r);
 
 // Direct children of `pid`, over all its threads (/proc/<pid>/task/*/children).
 std::vector<pid_t> children_of(pid_t pid);
+// The children of rdbox that are the command: without the --mode spawn guard, which
+// shares rdbox's memory and so shows rdbox's own command line.
+std::vector<pid_t> command_children(pid_t rdbox);
 // Children, grandchildren, ... of `pid` (not `pid` itself), parents before children.
 std::vector<pid_t> descendants_of(pid_t pid);
 

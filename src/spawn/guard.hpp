@@ -1,0 +1,30 @@
+// posix_spawn runs no rdbox code in the child, so PR_SET_PDEATHSIG cannot be set there.
+// SpawnGuard stands in for it: a tiny helper thread-like process (CLONE_VM|CLONE_FILES,
+// raw system calls only) that holds PR_SET_PDEATHSIG itself and, when rdbox dies, kills
+// the guarded child through rdbox's own pidfd. Armed from the moment posix_spawn returns.
+#pragma once
+
+#include <sys/types.h>
+
+#include "rdbox/error.hpp"
+#include "launch.hpp"
+
+namespace rdbox {
+
+class SpawnGuard {
+ public:
+  SpawnGuard() = default;
+  SpawnGuard(const SpawnGuard&) = delete;
+  SpawnGuard& operator=(const SpawnGuard&) = delete;
+  ~SpawnGuard();  // kills and reaps the guard (a no-op when it is gone already)
+
+  Status start();
+  void arm(int pidfd);
+  void disarm();
+
+ private:
+  ChildStack stack_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace rdbox
