@@ -69,8 +69,9 @@ Outcome Session::run(const Plan& plan) {
     out.hint = hint_for(failed, e.err, plan.namespaces != 0);
     return out;
   }
-  impl_->supervisor->wait(l.value(), plan, impl_->stack, out, impl_->opts.on_event);
-  if (guard) guard->disarm();
+  std::function<void()> stop_guard;
+  if (guard) stop_guard = [&guard] { guard->stop(); };
+  impl_->supervisor->wait(l.value(), plan, impl_->stack, out, impl_->opts.on_event, stop_guard);
   return out;
 }
 

@@ -156,7 +156,8 @@ void Supervisor::kill_descendants() {
   }
 }
 
-void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink) {
+void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink,
+                      const std::function<void()>& before_sweep) {
   out.pid = l.pid;
   out.parent_suspended = l.parent_suspended;
   out.parent_minflt = l.parent_minflt;
@@ -399,6 +400,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
   }
   out.total_us = us_since(l.t_start_ns);
   if (tty_given) ::tcsetpgrp(0, ::getpgrp());
+  if (before_sweep) before_sweep();
   if (opts_.reap_orphans) kill_descendants();
   l.pidfd.reset();
 }

@@ -34,7 +34,9 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   // Waits until the child has exited and its report pipe is closed; fills `out`.
-  void wait(Launch& launch, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink);
+  // `before_sweep` runs once the command has ended, before its leftovers are killed.
+  void wait(Launch& launch, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink,
+            const std::function<void()>& before_sweep = {});
 
  private:
   Supervisor() = default;

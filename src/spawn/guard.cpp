@@ -47,7 +47,7 @@ Status SpawnGuard::start() {
 void SpawnGuard::arm(int pidfd) { g_guarded_pidfd = pidfd; }
 void SpawnGuard::disarm() { g_guarded_pidfd = -1; }
 
-SpawnGuard::~SpawnGuard() {
+void SpawnGuard::stop() {
   if (pid_ <= 0) return;
   disarm();
   // Still our unreaped child (or reaped already by the supervisor's sweep: then ECHILD).
@@ -55,6 +55,7 @@ SpawnGuard::~SpawnGuard() {
     while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
     }
   }
+  pid_ = -1;
 }
 
 }  // namespace rdbox

@@ -16,7 +16,8 @@ class SpawnGuard {
   SpawnGuard() = default;
   SpawnGuard(const SpawnGuard&) = delete;
   SpawnGuard& operator=(const SpawnGuard&) = delete;
-  ~SpawnGuard();  // kills and reaps the guard (a no-op when it is gone already)
+  ~SpawnGuard() { stop(); }
+  void stop();  // kills and reaps the guard (a no-op when it is gone already)
 
   Status start();
   void arm(int pidfd);
