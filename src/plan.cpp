@@ -55,6 +55,7 @@ PlanView Plan::view() const {
   v.private_files = (clone_flags & CLONE_FILES) && !(clone_flags & CLONE_VFORK);
   v.unshare_flags = unshare_flags;
   v.new_pid = new_pid;
+  v.pid_fork = pid_fork;
   v.self_maps = self_maps;
   v.uid_map = uid_map.empty() ? nullptr : uid_map.c_str();
   v.gid_map = gid_map.empty() ? nullptr : gid_map.c_str();

@@ -300,11 +300,10 @@ Status validate_sandbox(const Spec& s) {
   if (s.mode == Mode::spawn && sandbox)
     return Error::input(ns ? ns_option(ns & -ns) : std::string("--user"),
                         "not with --mode spawn: posix_spawn runs no rdbox code in the child to set it up (use --mode clone)");
-  if (s.mode == Mode::fork || s.mode == Mode::vfork) {
-    if (ns & CLONE_NEWPID)
-      return Error::input("--newpid", "needs --mode clone: after " + std::string(to_string(s.mode)) +
-                                          "() only the child's own children could enter a new PID namespace");
-  }
+  if (s.mode == Mode::vfork && (ns & CLONE_NEWPID))
+    return Error::input("--newpid", "needs --mode fork or clone: after vfork() only the child's own children could "
+                                    "enter a new PID namespace, and a relay process that never execs would keep "
+                                    "rdbox suspended");
   if (s.mode == Mode::vfork && (ns & CLONE_NEWUSER))
     return Error::input("--newuser", "needs --mode fork or clone: a vfork child shares rdbox's memory, and the kernel "
                                      "refuses unshare(CLONE_NEWUSER) to a process that shares its memory");

@@ -249,6 +249,18 @@ int step_init(const PlanView* v) {
   return 0;
 }
 
+// fork mode with --newpid: unshare(CLONE_NEWPID) moved only this process's future
+// children into the new namespace. Fork once more: the new child is PID 1 there and goes
+// on with the steps; this process stays outside as a relay (run_init: it forwards the
+// signals rdbox forwards and exits with the command's status), as `unshare -f` does.
+int step_pid_fork(const PlanView* v) {
+  if (!v->pid_fork) return 0;
+  long pid = sys::call(SYS_clone, SIGCHLD, 0, nullptr, nullptr, 0);
+  if (sys::failed(pid)) return static_cast<int>(-pid);
+  if (pid > 0) run_init(v, pid);
+  return 0;  // PID 1 of the new namespace; its parent (the relay) is outside, seen as 0
+}
+
 int step_user(const PlanView* v) {
   if (!v->set_user) return 0;
   long r = sys::call(SYS_setgroups, 0, nullptr);
@@ -385,6 +397,7 @@ int step_sigmask(const PlanView*) {
   if (v->self_maps || v->sync_fd >= 0) trace(v, Step::id_maps);
   if (int e = step_time_offsets(v)) fail(v, Step::time_offsets, 0, e);
   if (v->timens_offsets[0]) trace(v, Step::time_offsets);
+  if (int e = step_pid_fork(v)) fail(v, Step::unshare, 0, e);
   if (int e = step_signals(v)) fail(v, Step::signals, 0, e);
   if (int e = step_pdeathsig(v)) fail(v, Step::pdeathsig, 0, e);
   if (int e = step_pgrp(v)) fail(v, Step::pgrp, 0, e);

@@ -102,6 +102,7 @@ struct PlanView {
   // Sandbox.
   std::uint64_t unshare_flags = 0;   // namespaces the stub creates with unshare(2)
   bool new_pid = false;              // the stub is PID 1 of a new PID namespace
+  bool pid_fork = false;             // fork mode: fork once more into the new PID namespace
   bool self_maps = false;            // the stub writes its own uid/gid maps
   const char* uid_map = nullptr;     // map texts
   const char* gid_map = nullptr;
@@ -131,6 +132,7 @@ struct Plan {
   std::uint64_t namespaces = 0;       // every namespace asked for
   std::uint64_t unshare_flags = 0;    // those the stub unshares
   bool new_pid = false;
+  bool pid_fork = false;              // fork mode --newpid: a relay forks PID 1 (like unshare -f)
   bool self_maps = false;             // the stub writes "0 <euid> 1" itself
   bool parent_maps = false;           // rdbox writes the maps (or runs newuidmap) while the stub waits
   bool use_newidmap = false;          // unprivileged multi-range maps go through newuidmap/newgidmap

@@ -16,6 +16,9 @@ struct SessionOptions {
   // rdbox becomes a child subreaper, reaps every child it gets and, when the command
   // ends, kills what the command left running. Turn off in a program with other children.
   bool reap_orphans = true;
+  // --mode spawn: posix_spawn runs no rdbox code in the child, so PR_SET_PDEATHSIG is
+  // held by a small guard process instead, which kills the command if rdbox dies.
+  bool guard_spawn = true;
   // Called as the command stops and continues.
   std::function<void(pid_t, const ChildEvent&)> on_event;
 };

@@ -87,7 +87,9 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
     p.unshare_flags = ns;
     p.setup_in = "child: unshare(2) in the exec stub";
   }
-  p.new_pid = (ns & CLONE_NEWPID) && spec.mode == Mode::clone;
+  p.new_pid = ns & CLONE_NEWPID;
+  p.pid_fork = (ns & CLONE_NEWPID) && spec.mode == Mode::fork;
+  if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
 
   if (newuser) {
     uid_t euid = ::geteuid();

@@ -77,6 +77,18 @@ TEST_F(Sandbox, CommandIsPidOne) {
   EXPECT_EQ(r.out, "1\n");
 }
 
+TEST_F(Sandbox, ForkModeNewpidRelaysLikeUnshareF) {
+  // After fork() only the child's children can enter a new PID namespace: the stub forks
+  // once more and stays outside as a relay, as `unshare -f` does.
+  Result r = run(with_priv({"run", "--mode", "fork", "--newpid", "--", "sh", "-c", "echo $$; exit 4"}));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  REQUIRE_ROOTFS();
+  Result init = run(with_priv({"run", "--mode", "fork", "--init", "--rootfs", rootfs(), "--", "/bin/sh", "-c", "echo $$"}));
+  EXPECT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_EQ(init.out, "2\n");
+}
+
 TEST_F(Sandbox, HostnameImpliesUts) {
   std::string before = read_text("/proc/sys/kernel/hostname");
   Result r = run(with_priv({"run", "--hostname", "rdbox-test", "--", "cat", "/proc/sys/kernel/hostname"}));
@@ -268,7 +280,6 @@ TEST_F(Sandbox, EveryModeWorksOrIsRefusedWithAReason) {
       {{"--vm"}, {"--newuts", "--hostname", "m"}, true},
       {{"--vm", "--vfork"}, {"--newuts", "--hostname", "w"}, true},
       {{"--mode", "spawn"}, {"--newuts", "--hostname", "s"}, false},
-      {{"--mode", "fork"}, {"--newpid"}, false},
       {{"--mode", "vfork"}, {"--newpid"}, false},
       {{"--vm", "--vfork"}, {"--uid-map", "0 0 1"}, false},
       {{"--vm", "--vfork"}, {"--init"}, false},
