@@ -34,10 +34,19 @@ const CompareMode* find_mode(std::string_view name) {
   return nullptr;
 }
 
-std::vector<const CompareMode*> selected(const CompareSpec& spec) {
+Spec spec_for(const CompareSpec& cs, const CompareMode& m);
+
+// The modes to run. With the default set, a mode that cannot honour the run options (say
+// spawn with a namespace) is left out, with its reason, instead of failing the comparison.
+std::vector<const CompareMode*> selected(const CompareSpec& spec,
+                                         std::vector<std::pair<std::string, std::string>>* skipped = nullptr) {
   std::vector<const CompareMode*> out;
   if (spec.modes.empty()) {
-    for (std::size_t i = 0; i < kCompareModeCount; ++i) out.push_back(&kCompareModes[i]);
+    for (std::size_t i = 0; i < kCompareModeCount; ++i) {
+      auto v = spec_for(spec, kCompareModes[i]).validate();
+      if (v) out.push_back(&kCompareModes[i]);
+      else if (skipped) skipped->emplace_back(std::string(kCompareModes[i].name), v.error().what());
+    }
   } else {
     for (const auto& m : spec.modes) out.push_back(find_mode(m));
   }
@@ -137,10 +146,13 @@ Status CompareSpec::validate() const {
       return Error::input("--modes", "unknown mode \"" + m + "\" (want fork, vfork, clone, clone-vm, clone-vm-vfork, spawn)");
   if (base.mode_given || base.vm || base.vfork)
     return Error::input("compare", "--mode, --vm and --vfork are chosen by compare itself: use --modes");
-  for (const CompareMode* m : selected(*this)) {
+  std::vector<std::pair<std::string, std::string>> skipped;
+  auto chosen = selected(*this, &skipped);
+  for (const CompareMode* m : chosen) {
     Spec s = spec_for(*this, *m);
-    if (auto v = s.validate(); !v) return v.error();
+    if (auto v = s.validate(); !v) return Error::input("--modes " + std::string(m->name), v.error().what());
   }
+  if (chosen.empty()) return Error::input("compare", "no mode can run these options: " + skipped.front().second);
   if (rss > 0) {
     long avail = meminfo_kb("MemAvailable:");
     if (avail >= 0 && rss / 1024 > static_cast<std::size_t>(avail))
@@ -151,7 +163,8 @@ Status CompareSpec::validate() const {
 }
 
 Expected<CompareResult> compare(const CompareSpec& spec) {
-  auto modes = selected(spec);
+  std::vector<std::pair<std::string, std::string>> skipped;
+  auto modes = selected(spec, &skipped);
   std::vector<Plan> plans;
   plans.reserve(modes.size());
   for (const CompareMode* m : modes) {
@@ -174,6 +187,7 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
   };
   std::vector<Samples> samples(modes.size());
   CompareResult result;
+  result.skipped = skipped;
   result.results.resize(modes.size());
   for (std::size_t i = 0; i < modes.size(); ++i) result.results[i].mode = std::string(modes[i]->name);
 
@@ -259,6 +273,7 @@ std::string format_table(const CompareSpec& spec, const CompareResult& r) {
     out << "\n";
   }
   out << "* fastest by median total (spawn through reap)\n";
+  for (const auto& [mode, why] : r.skipped) out << "skipped " << mode << ": " << why << "\n";
   return out.str();
 }
 
@@ -296,6 +311,9 @@ std::string format_json(const CompareSpec& spec, const CompareResult& r) {
            {"thp", r.machine.thp},
            {"rdbox_rss_kb", r.machine.rss_kb}}},
          {"options", {{"n", spec.rounds}, {"rss", spec.rss}, {"modes", modes}, {"command", spec.base.command}}}};
+  json skipped = json::array();
+  for (const auto& [mode, why] : r.skipped) skipped.push_back({{"mode", mode}, {"reason", why}});
+  j["skipped"] = skipped;
   return j.dump(2);
 }
 

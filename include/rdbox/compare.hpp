@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rdbox/error.hpp"
@@ -59,6 +60,7 @@ struct Machine {
 
 struct CompareResult {
   std::vector<ModeResult> results;
+  std::vector<std::pair<std::string, std::string>> skipped;  // mode, why (default set only)
   Machine machine;
 };
 

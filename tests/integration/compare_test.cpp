@@ -105,3 +105,26 @@ TEST_F(Compare, BadInputIs125BeforeAnythingRuns) {
     EXPECT_FALSE(file_exists(marker)) << join(args, " ");
   }
 }
+
+TEST_F(Compare, NamespaceOptionsApplyWhereTheModeCan) {
+  RunOptions o;
+  o.timeout = 60s;
+  std::vector<std::string> args{"compare", "-n", "3", "--format", "json", "--newuts", "--hostname", "cmp"};
+  if (::geteuid() != 0) args.push_back("--newuser");
+  args.insert(args.end(), {"--", "sh", "-c", "test \"$(cat /proc/sys/kernel/hostname)\" = cmp"});
+  Result r = run(args, o);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = parse_json(r.out);
+  ASSERT_TRUE(j);
+  for (const auto& m : (*j)["results"]) {
+    EXPECT_NE(m["mode"], "spawn");
+    EXPECT_EQ(m["exit_code"], 0) << m["mode"] << " did not see the hostname";
+  }
+  bool spawn_skipped = false;
+  for (const auto& s : (*j)["skipped"]) spawn_skipped |= s["mode"] == "spawn" && !s["reason"].get<std::string>().empty();
+  EXPECT_TRUE(spawn_skipped) << (*j)["skipped"].dump();
+  // Asked for by name, a mode that cannot honour the options is an error.
+  Result bad = run({"compare", "-n", "3", "--modes", "spawn", "--newuts", "--", "/bin/true"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_EQ(bad.err_lines().size(), 1u) << bad.err;
+}
