@@ -124,16 +124,16 @@ Expected<std::unique_ptr<Supervisor>> Supervisor::create(SuperviseOptions opts) 
 Supervisor::~Supervisor() {
   if (opts_.reap_orphans) ::prctl(PR_SET_CHILD_SUBREAPER, old_subreaper_, 0, 0, 0);
   sfd_.reset();
-  // Drop what is still pending of our set before unblocking, so nothing of the command's
-  // (a last SIGCHLD, a forwarded SIGINT) is acted on by rdbox after the run.
-  sigset_t pending;
-  if (::sigpending(&pending) == 0) {
-    struct timespec zero {};
-    sigset_t ours;
-    sigemptyset(&ours);
-    sigaddset(&ours, SIGCHLD);
-    while (::sigtimedwait(&ours, nullptr, &zero) > 0) {
-    }
+  // Drop what is still pending of our set before unblocking, so nothing that arrived after
+  // the command ended (a last SIGCHLD, a SIGINT with no one left to forward it to) is acted
+  // on by rdbox, or kills it before it reports.
+  struct timespec zero {};
+  sigset_t ours;
+  sigemptyset(&ours);
+  sigaddset(&ours, SIGCHLD);
+  if (opts_.forward_signals)
+    for (int sig : kForwardedSignals) sigaddset(&ours, sig);
+  while (::sigtimedwait(&ours, nullptr, &zero) > 0) {
   }
   ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
   ::sigaction(SIGCHLD, &old_chld_, nullptr);

@@ -234,7 +234,6 @@ int run_command(rdbox::Spec& spec, const RunArgs& args) {
   auto session = rdbox::Session::create(std::move(opts));
   if (!session) return fail(session.error().what());
   rdbox::Outcome out = session.value()->run(plan.value());
-  session.value().reset();
 
   bool ran = out.kind == rdbox::OutcomeKind::exited || out.kind == rdbox::OutcomeKind::signaled;
   if (!ran) spdlog::debug("failed at step {}: {}", out.step, out.message);
