@@ -130,25 +130,41 @@ unsigned long locked_flags(const char* path) {
          (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
 }
 
-int run_mount_step(const MountStep& m) {
+constexpr long kSysMountSetattr = 442;            // mount_setattr(2)
+constexpr unsigned long long MOUNT_ATTR_RDONLY_BIT = 0x1;
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+int run_mount_step(const MountStep& m, bool* fell_back) {
   long r = 0;
   switch (m.op) {
     case MountOp::mount:
       r = sys::call(SYS_mount, m.src, m.dst, m.fstype, m.flags, m.data);
-      if (sys::failed(r) && m.fallback) r = sys::call(SYS_mount, m.fallback, m.dst, nullptr, MS_BIND | MS_REC, nullptr);
+      if (sys::failed(r) && m.fallback) {
+        *fell_back = true;
+        r = sys::call(SYS_mount, m.fallback, m.dst, nullptr, MS_BIND | MS_REC, nullptr);
+      }
       return err_of(r);
-    case MountOp::remount_ro:
+    case MountOp::remount_ro: {
+      // Recursively (mount_setattr, Linux 5.12): a remount covers only the top mount, and
+      // /sys or a bound tree has submounts (cgroups...) that must be read-only too.
+      struct {
+        unsigned long long attr_set, attr_clr, propagation, userns_fd;
+      } attr{MOUNT_ATTR_RDONLY_BIT, 0, 0, 0};
+      r = sys::call(kSysMountSetattr, AT_FDCWD, m.dst, AT_RECURSIVE, &attr, sizeof attr);
+      if (r != -ENOSYS) return err_of(r);
       r = sys::call(SYS_mount, nullptr, m.dst, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(m.dst), nullptr);
       return err_of(r);
+    }
     case MountOp::mkdir:
       r = sys::call(SYS_mkdirat, AT_FDCWD, m.dst, 0755);
       return r == -EEXIST ? 0 : err_of(r);
     case MountOp::touch:
-      r = sys::call(SYS_openat, AT_FDCWD, m.dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-      if (r == -EEXIST || r == -EISDIR) return 0;
-      if (sys::failed(r)) return err_of(r);
-      sys::call(SYS_close, r);
-      return 0;
+      // A bind target: create an empty file, never open one that exists (a FIFO would block,
+      // a read-only file would refuse).
+      r = sys::call(SYS_mknodat, AT_FDCWD, m.dst, S_IFREG | 0644, 0);
+      return r == -EEXIST ? 0 : err_of(r);
     case MountOp::symlink:
       r = sys::call(SYS_symlinkat, m.src, AT_FDCWD, m.dst);
       return r == -EEXIST ? 0 : err_of(r);
@@ -175,7 +191,11 @@ int run_mount_step(const MountStep& m) {
 void step_mounts(const PlanView* v) {
   for (std::size_t i = 0; i < v->n_mounts; ++i) {
     const MountStep& m = v->mounts[i];
-    int e = run_mount_step(m);
+    bool fell_back = false;
+    int e = run_mount_step(m, &fell_back);
+    // A fresh /proc refused (e.g. rootless with an over-mounted host /proc): the host's is
+    // bound instead, which shows the host's processes. Say so.
+    if (!e && fell_back) write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), EPERM, kWarning);
     if (e) {
       // devpts is best effort (some kernels refuse a new instance): warn, go on.
       if (m.op == MountOp::mount && m.fstype && m.fstype[0] == 'd' && m.fstype[1] == 'e' && m.fstype[2] == 'v') {

@@ -65,6 +65,29 @@ Expected<std::string> real_dir(const std::string& path, const char* what) {
   return std::string(buf);
 }
 
+// Paths under the rootfs are resolved before pivot_root, from the host's root: a symlink
+// in the rootfs would lead the stub's mkdir/mknod/mount out of it, onto the host. Refuse
+// any target whose existing components include a symlink.
+Status no_symlink_under(const std::string& root, const std::string& rel, const std::string& what) {
+  std::string cur = root;
+  std::size_t i = 0;
+  while (i < rel.size()) {
+    while (i < rel.size() && rel[i] == '/') ++i;
+    std::size_t j = rel.find('/', i);
+    if (j == std::string::npos) j = rel.size();
+    if (j > i) {
+      cur += "/" + rel.substr(i, j - i);
+      struct stat st {};
+      if (::lstat(cur.c_str(), &st) != 0) return ok();  // the rest is created, inside the root
+      if (S_ISLNK(st.st_mode))
+        return Error::input(what, "\"" + cur.substr(root.size()) +
+                                      "\" is a symlink in the rootfs; rdbox does not follow links out of it");
+    }
+    i = j;
+  }
+  return ok();
+}
+
 bool rejects_dotdot(const std::string& p) {
   return p.find("/../") != std::string::npos || (p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
 }
@@ -121,8 +144,11 @@ Status plan_mounts(const Spec& spec, Plan& p) {
     m.add(MountOp::mount, kMountMisc, m.str(new_root), m.str(new_root), nullptr, MS_BIND | MS_REC);
   }
 
+  for (const char* fixed : {"/proc", "/dev", "/sys"})
+    if (auto c = no_symlink_under(root.value(), fixed, "--rootfs"); !c) return c.error();
   for (const auto& b : spec.binds) {
     if (rejects_dotdot(b.dst)) return Error::input(b.read_only ? "--ro-bind" : "--bind", "\"..\" in " + b.dst);
+    if (auto c = no_symlink_under(root.value(), b.dst, b.read_only ? "--ro-bind" : "--bind"); !c) return c.error();
     struct stat st {};
     if (::stat(b.src.c_str(), &st) != 0) return Error::sys("bind source \"" + b.src + "\"", errno);
     std::string dst = new_root + b.dst;
@@ -131,6 +157,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
   }
   for (const auto& t : spec.tmpfs) {
     if (rejects_dotdot(t)) return Error::input("--tmpfs", "\"..\" in " + t);
+    if (auto c = no_symlink_under(root.value(), t, "--tmpfs"); !c) return c.error();
     m.mkdirs(kMountBinds, new_root, t);
     m.add(MountOp::mount, kMountBinds, "tmpfs", m.str(new_root + t), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   }
