@@ -1,5 +1,6 @@
 #include "rdbox/compare.hpp"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -170,6 +171,9 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
   for (const CompareMode* m : modes) {
     auto p = plan(spec_for(spec, *m), environ);
     if (!p) return p.error();
+    // --preserve-fds: which slots were open is what the first plan saw; later plans would
+    // take the first one's /dev/null placeholders for the caller's descriptors.
+    if (!plans.empty()) p->preserved = plans.front().preserved;
     plans.push_back(std::move(p.value()));
   }
   if (auto g = grow_rss(spec.rss); !g) return g.error();
@@ -199,7 +203,13 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
     for (std::size_t i = 0; i < modes.size(); ++i) {
       Outcome o = session.value()->run(plans[i]);
       ModeResult& r = result.results[i];
+      // Ctrl-C reaches the command (it owns the terminal): stop as a shell would.
+      if (o.kind == OutcomeKind::signaled && (o.signal == SIGINT || o.signal == SIGQUIT)) {
+        if (spec.progress) std::fprintf(stderr, "\r\033[K");
+        return Error::input("compare", "interrupted: the command was killed by " + signal_name(o.signal));
+      }
       if (round == 0) {
+        r.ran = o.kind == OutcomeKind::exited || o.kind == OutcomeKind::signaled;
         r.first_exit_code = o.exit_code();
         r.first_status = status_text(o);
         r.shared_memory = o.shared_memory;
@@ -234,10 +244,13 @@ std::string fixed(double v, int prec = 0) {
   return buf;
 }
 std::string tri(const std::optional<bool>& b) { return b ? (*b ? "yes" : "no") : "n/a"; }
+// The fastest mode whose command ran (a failed spawn costs nothing and proves nothing);
+// results.size() when none ran.
 std::size_t fastest(const CompareResult& r) {
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < r.results.size(); ++i)
-    if (r.results[i].total_us.median < r.results[best].total_us.median) best = i;
+  std::size_t best = r.results.size();
+  for (std::size_t i = 0; i < r.results.size(); ++i)
+    if (r.results[i].ran && (best == r.results.size() || r.results[i].total_us.median < r.results[best].total_us.median))
+      best = i;
   return best;
 }
 }  // namespace

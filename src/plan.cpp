@@ -175,10 +175,14 @@ Expected<Plan> plan(const Spec& spec, char** environ_in) {
     p.placeholders.emplace_back(null_fd);
   }
 
+  // Signals the stub puts back to SIG_DFL: the ignored ones (SIG_IGN survives execve) and
+  // the caught ones (a library host's handler must never run in a child that shares its
+  // memory, in the short window before execve).
   for (int sig = 1; sig < 65; ++sig) {
     struct sigaction sa {};
-    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) p.ignored_signals |= 1ULL << (sig - 1);
+    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL) p.ignored_signals |= 1ULL << (sig - 1);
   }
+  if (p.clone_flags & CLONE_SIGHAND) p.ignored_signals = 0;  // the table is rdbox's own: leave it
 
   p.take_tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
   p.trace = spec.report == ReportFormat::json;

@@ -56,8 +56,10 @@ Outcome Session::run(const Plan& plan) {
     guard = std::make_unique<SpawnGuard>();
     if (auto g = guard->start(); !g) guard.reset();  // best effort: the run goes on unguarded
   }
+  std::int64_t t0 = now_ns();
   auto l = launch(plan, view, impl_->stack, &failed);
   if (l && guard) guard->arm(l->pidfd.get());
+  if (!l) out.spawn_us = out.total_us = static_cast<double>(now_ns() - t0) / 1000.0;
   if (!l) {
     const Error& e = l.error();
     out.kind = failed == Step::exec ? OutcomeKind::exec_failed

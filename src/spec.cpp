@@ -314,6 +314,9 @@ Status validate_sandbox(const Spec& s) {
   if (vfork_like && s.init)
     return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "
                                   "stay suspended for the whole run");
+  if ((f & CLONE_FS) && s.workdir)
+    return Error::input("--clone-flags", "CLONE_FS shares rdbox's working directory: --workdir would move rdbox too "
+                                         "(and stay shared after exec)");
   if ((f & CLONE_FS) && (ns & CLONE_NEWNS))
     return Error::input("--clone-flags", "CLONE_FS cannot be combined with a new mount namespace (the kernel refuses it)");
   if ((f & CLONE_FS) && (ns & CLONE_NEWUSER))

@@ -63,8 +63,17 @@ long write_record(int fd, Step step, unsigned item, int err, std::uint32_t sever
   for (;;) sys::call(SYS_exit_group, code);
 }
 
+// Trace records are best effort: written only while the pipe is at most half full, so a
+// failure record always fits and a stub never blocks on a parent that cannot read (vfork).
+bool trace_room(const PlanView* v) {
+  int queued = 0;
+  if (sys::failed(sys::call(SYS_ioctl, v->report_fd, FIONREAD, &queued))) return false;
+  long size = sys::call(SYS_fcntl, v->report_fd, F_GETPIPE_SZ);
+  return !sys::failed(size) && queued + static_cast<long>(sizeof(StubRecord)) <= size / 2;
+}
+
 void trace(const PlanView* v, Step step, unsigned item = 0) {
-  if (v->trace) write_record(v->report_fd, step, item, 0, kStepDone);
+  if (v->trace && trace_room(v)) write_record(v->report_fd, step, item, 0, kStepDone);
 }
 
 int err_of(long r) { return sys::failed(r) ? static_cast<int>(-r) : 0; }
@@ -147,13 +156,16 @@ int run_mount_step(const MountStep& m, bool* fell_back) {
       }
       return err_of(r);
     case MountOp::remount_ro: {
-      // Recursively (mount_setattr, Linux 5.12): a remount covers only the top mount, and
-      // /sys or a bound tree has submounts (cgroups...) that must be read-only too.
+      // flags AT_RECURSIVE: the whole tree (mount_setattr, Linux 5.12), since a remount
+      // covers only the top mount and /sys or a bound tree has submounts (cgroups...).
+      // Without it (--read-only root), the mounts rdbox put on top stay as they are.
       struct {
         unsigned long long attr_set, attr_clr, propagation, userns_fd;
       } attr{MOUNT_ATTR_RDONLY_BIT, 0, 0, 0};
-      r = sys::call(kSysMountSetattr, AT_FDCWD, m.dst, AT_RECURSIVE, &attr, sizeof attr);
-      if (r != -ENOSYS) return err_of(r);
+      if (m.flags & AT_RECURSIVE) {
+        r = sys::call(kSysMountSetattr, AT_FDCWD, m.dst, AT_RECURSIVE, &attr, sizeof attr);
+        if (r != -ENOSYS) return err_of(r);
+      }
       r = sys::call(SYS_mount, nullptr, m.dst, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(m.dst), nullptr);
       return err_of(r);
     }
@@ -195,11 +207,11 @@ void step_mounts(const PlanView* v) {
     int e = run_mount_step(m, &fell_back);
     // A fresh /proc refused (e.g. rootless with an over-mounted host /proc): the host's is
     // bound instead, which shows the host's processes. Say so.
-    if (!e && fell_back) write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), EPERM, kWarning);
+    if (!e && fell_back && trace_room(v)) write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), EPERM, kWarning);
     if (e) {
       // devpts is best effort (some kernels refuse a new instance): warn, go on.
       if (m.op == MountOp::mount && m.fstype && m.fstype[0] == 'd' && m.fstype[1] == 'e' && m.fstype[2] == 'v') {
-        write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), e, kWarning);
+        if (trace_room(v)) write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), e, kWarning);
         continue;
       }
       fail(v, Step::mounts, static_cast<unsigned>(i), e);
@@ -232,7 +244,7 @@ int step_loopback(const PlanView* v) {
 // rdbox's init, PID 1 of the new PID namespace: reaps every orphan, forwards the signals
 // rdbox forwards to it to the command, and exits with the command's status. Its signals
 // are still blocked from rdbox's mask, so it takes them synchronously.
-[[noreturn]] void run_init(const PlanView* v, long command) {
+[[noreturn]] void run_init(const PlanView* v, long command, bool relay) {
   sys::call(SYS_close, v->report_fd);  // EOF now means the command exec'd
   unsigned long wait_set = (1UL << (SIGCHLD - 1)) | (1UL << (SIGINT - 1)) | (1UL << (SIGTERM - 1)) |
                            (1UL << (SIGHUP - 1)) | (1UL << (SIGQUIT - 1)) | (1UL << (SIGUSR1 - 1)) |
@@ -247,6 +259,16 @@ int step_loopback(const PlanView* v) {
         long pid = sys::call(SYS_wait4, -1, &status, WNOHANG, nullptr);
         if (pid <= 0) break;
         if (pid == command) {
+          if (relay && WIFSIGNALED(status)) {
+            // Die the same way, so rdbox reports the signal (PID 1 could not: an init
+            // ignores its own signals; it exits with 128+N instead, as tini does).
+            int sig = WTERMSIG(status);
+            KernelSigaction dfl{SIG_DFL, 0, nullptr, 0};
+            sys::call(SYS_rt_sigaction, sig, &dfl, nullptr, 8);
+            unsigned long one = 1UL << (sig - 1);
+            sys::call(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, nullptr, 8);
+            sys::call(SYS_kill, sys::call(SYS_getpid), sig);
+          }
           int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
           for (;;) sys::call(SYS_exit_group, code);
         }
@@ -261,7 +283,7 @@ int step_init(const PlanView* v) {
   if (!v->init) return 0;
   long pid = sys::call(SYS_clone, SIGCHLD, 0, nullptr, nullptr, 0);
   if (sys::failed(pid)) return static_cast<int>(-pid);
-  if (pid > 0) run_init(v, pid);
+  if (pid > 0) run_init(v, pid, false);
   // The command: die with the init, without the race.
   long r = sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (sys::failed(r)) return static_cast<int>(-r);
@@ -275,9 +297,13 @@ int step_init(const PlanView* v) {
 // signals rdbox forwards and exits with the command's status), as `unshare -f` does.
 int step_pid_fork(const PlanView* v) {
   if (!v->pid_fork) return 0;
+  // The relay dies with rdbox (and PID 1 with the relay, set in step_pdeathsig).
+  long r = sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (sys::failed(r)) return static_cast<int>(-r);
+  if (sys::call(SYS_getppid) != v->parent_pid) return ESRCH;
   long pid = sys::call(SYS_clone, SIGCHLD, 0, nullptr, nullptr, 0);
   if (sys::failed(pid)) return static_cast<int>(-pid);
-  if (pid > 0) run_init(v, pid);
+  if (pid > 0) run_init(v, pid, true);
   return 0;  // PID 1 of the new namespace; its parent (the relay) is outside, seen as 0
 }
 
@@ -294,6 +320,7 @@ void probe_namespaces(const PlanView* v) {
                                       "/proc/self/ns/ipc",  "/proc/self/ns/net", "/proc/self/ns/user",
                                       "/proc/self/ns/cgroup", "/proc/self/ns/time_for_children"};
   for (unsigned k = 0; k < kNamespaceCount; ++k) {
+    if (!trace_room(v)) return;
     struct stat st {};
     long r = sys::call(SYS_newfstatat, AT_FDCWD, links[k], &st, 0);
     StubRecord rec{static_cast<std::uint32_t>(Step::probe), k, sys::failed(r) ? static_cast<int>(-r) : 0, kNsInode,
@@ -411,6 +438,9 @@ int step_sigmask(const PlanView*) {
   trace(v, Step::start);
   if (v->private_files)
     if (int e = step_files(v)) fail(v, Step::files, 0, e);
+  // rdbox's end of the map handshake, inherited: closed (in our own fd table), so that
+  // rdbox dying means EOF for the wait below.
+  if (v->sync_write_fd >= 0) sys::call(SYS_close, v->sync_write_fd);
   if (int e = step_unshare(v)) fail(v, Step::unshare, 0, e);
   if (v->unshare_flags) trace(v, Step::unshare);
   if (int e = step_id_maps(v)) fail(v, Step::id_maps, 0, e);

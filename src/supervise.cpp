@@ -202,7 +202,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       Step step = static_cast<Step>(r.step);
       if (step == Step::start) {
         add_step("create", static_cast<double>(r.t_ns - l.t_start_ns) / 1000.0);
-      } else {
+      } else if (prev_step_t) {
         std::string name = step == Step::mounts && r.item < plan.mounts.size() ? kMountGroups[plan.mounts[r.item].group]
                                                                                 : step_name(step);
         add_step(name, static_cast<double>(r.t_ns - prev_step_t) / 1000.0);
@@ -257,7 +257,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     out.message = what + ": " + std::strerror(r.err);
     out.hint = hint_for(step, r.err, plan.namespaces != 0);
   };
-  if (l.has_early_record) on_record(l.early_record);
+  for (const auto& r : l.early_records) on_record(r);
 
   auto on_report_eof = [&] {
     out.exec_us = us_since(l.t_start_ns);

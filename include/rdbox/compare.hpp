@@ -42,6 +42,7 @@ Summary summarize(std::vector<double> values);
 
 struct ModeResult {
   std::string mode;
+  bool ran = false;  // the first run's command ran (not a setup, exec or spawn failure)
   int first_exit_code = 0;
   std::string first_status;  // "exited 0", "killed by signal 9 (SIGKILL)", or the error
   bool all_ok = true;        // every run had the first run's exit code

@@ -107,6 +107,7 @@ struct PlanView {
   const char* uid_map = nullptr;     // map texts
   const char* gid_map = nullptr;
   int sync_fd = -1;                  // read end: rdbox has written the maps
+  int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
   const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
   const MountStep* mounts = nullptr;
   std::size_t n_mounts = 0;

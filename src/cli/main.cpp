@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -217,35 +218,37 @@ int run_command(rdbox::Spec& spec, const RunArgs& args) {
     return 0;
   }
 
-  int report_fd = 2;
+  // The event sink writes to the report file, which must exist before the session runs
+  // but only once everything else has been set up (nothing is left behind on an error).
+  auto report_fd = std::make_shared<int>(2);
+  rdbox::SessionOptions opts;
+  if (spec.report == rdbox::ReportFormat::text)
+    opts.on_event = [report_fd](pid_t pid, const rdbox::ChildEvent& ev) {
+      write_all(*report_fd, rdbox::event_line(pid, ev) + "\n");
+    };
+  auto session = rdbox::Session::create(std::move(opts));
+  if (!session) return fail(session.error().what());
   rdbox::Fd report_file;
   if (spec.report_file) {
     int fd = ::open(spec.report_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return fail("--report-file \"" + *spec.report_file + "\": " + std::strerror(errno));
     report_file.reset(fd);
-    report_fd = fd;
+    *report_fd = fd;
   }
-
-  rdbox::SessionOptions opts;
-  if (spec.report == rdbox::ReportFormat::text)
-    opts.on_event = [report_fd](pid_t pid, const rdbox::ChildEvent& ev) {
-      write_all(report_fd, rdbox::event_line(pid, ev) + "\n");
-    };
-  auto session = rdbox::Session::create(std::move(opts));
-  if (!session) return fail(session.error().what());
   rdbox::Outcome out = session.value()->run(plan.value());
+  int report_out = *report_fd;
 
   bool ran = out.kind == rdbox::OutcomeKind::exited || out.kind == rdbox::OutcomeKind::signaled;
   if (!ran) spdlog::debug("failed at step {}: {}", out.step, out.message);
   switch (spec.report) {
     case rdbox::ReportFormat::text:
-      write_all(report_fd, rdbox::text_report(out) + "\n");
+      write_all(report_out, rdbox::text_report(out) + "\n");
       // A failure is also said on stderr when the report goes to a file.
-      if (!ran && report_fd != 2) write_all(2, rdbox::text_report(out) + "\n");
+      if (!ran && report_out != 2) write_all(2, rdbox::text_report(out) + "\n");
       break;
     case rdbox::ReportFormat::json:
-      write_all(report_fd, rdbox::json_report(spec, &plan.value(), out) + "\n");
-      if (!ran && report_fd != 2) write_all(2, rdbox::text_report(out) + "\n");
+      write_all(report_out, rdbox::json_report(spec, &plan.value(), out) + "\n");
+      if (!ran && report_out != 2) write_all(2, rdbox::text_report(out) + "\n");
       break;
     case rdbox::ReportFormat::none:
       if (!ran) write_all(2, rdbox::text_report(out) + "\n");

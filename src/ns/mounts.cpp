@@ -17,6 +17,8 @@ namespace rdbox {
 
 namespace {
 
+constexpr unsigned long kRecursive = 0x8000;  // AT_RECURSIVE: remount_ro the whole tree
+
 struct MountPlanner {
   Plan& p;
 
@@ -109,7 +111,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
       if (::stat(b.dst.c_str(), &dt) != 0)
         return Error::sys("bind destination \"" + b.dst + "\" (without --rootfs it must exist)", errno);
       m.add(MountOp::mount, kMountBinds, m.str(b.src), m.str(b.dst), nullptr, MS_BIND | MS_REC);
-      if (b.read_only) m.add(MountOp::remount_ro, kMountBinds, nullptr, m.str(b.dst));
+      if (b.read_only) m.add(MountOp::remount_ro, kMountBinds, nullptr, m.str(b.dst), nullptr, kRecursive);
     }
     for (const auto& t : spec.tmpfs) {
       struct stat dt {};
@@ -153,7 +155,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
     if (::stat(b.src.c_str(), &st) != 0) return Error::sys("bind source \"" + b.src + "\"", errno);
     std::string dst = new_root + b.dst;
     m.bind(kMountBinds, b.src, dst, S_ISDIR(st.st_mode), new_root, b.dst);
-    if (b.read_only) m.add(MountOp::remount_ro, kMountBinds, nullptr, m.str(dst));
+    if (b.read_only) m.add(MountOp::remount_ro, kMountBinds, nullptr, m.str(dst), nullptr, kRecursive);
   }
   for (const auto& t : spec.tmpfs) {
     if (rejects_dotdot(t)) return Error::input("--tmpfs", "\"..\" in " + t);
@@ -194,7 +196,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
   // /sys, read-only.
   m.add(MountOp::mkdir, kMountSys, nullptr, m.str(new_root + "/sys"));
   m.add(MountOp::mount, kMountSys, "/sys", m.str(new_root + "/sys"), nullptr, MS_BIND | MS_REC);
-  m.add(MountOp::remount_ro, kMountSys, nullptr, m.str(new_root + "/sys"));
+  m.add(MountOp::remount_ro, kMountSys, nullptr, m.str(new_root + "/sys"), nullptr, kRecursive);
 
   if (spec.read_only) m.add(MountOp::remount_ro, kMountMisc, nullptr, m.str(new_root));
   m.add(MountOp::pivot, kMountPivot, nullptr, m.str(new_root));

@@ -125,6 +125,20 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
   if (spec.hostname) p.hostname = *spec.hostname;
   p.loopback = ns & CLONE_NEWNET;
   p.init = spec.init;
+  if (spec.user && newuser) {
+    auto mapped = [](const std::vector<IdMapRange>& ranges, std::uint32_t id) {
+      for (const auto& r : ranges)
+        if (id >= r.inside && id - r.inside < r.count) return true;
+      return false;
+    };
+    std::uint32_t gid = spec.user->gid.value_or(spec.user->uid);
+    if (!mapped(p.uid_ranges, spec.user->uid))
+      return Error::input("--user", "uid " + std::to_string(spec.user->uid) + " is not mapped in the user namespace (uid_map: " +
+                                        p.uid_map.substr(0, p.uid_map.size() - 1) + "); add a --uid-map that covers it");
+    if (!mapped(p.gid_ranges, gid))
+      return Error::input("--user", "gid " + std::to_string(gid) + " is not mapped in the user namespace (gid_map: " +
+                                        p.gid_map.substr(0, p.gid_map.size() - 1) + "); add a --gid-map that covers it");
+  }
   if (spec.user) {
     p.set_user = true;
     p.uid = spec.user->uid;

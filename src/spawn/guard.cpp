@@ -11,6 +11,10 @@
 
 #include "../sys.hpp"
 
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
 namespace rdbox {
 
 namespace {
@@ -22,10 +26,10 @@ int guard_main(void*) {
   unsigned long usr1 = 1UL << (SIGUSR1 - 1);
   sys::call(SYS_rt_sigprocmask, SIG_BLOCK, &usr1, nullptr, 8);
   sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
-  if (sys::call(SYS_getppid) == g_guard_parent) {
+  // Any SIGUSR1 wakes us; only rdbox's death (we are re-parented) counts.
+  while (sys::call(SYS_getppid) == g_guard_parent) {
     siginfo_t info;
-    while (sys::call(SYS_rt_sigtimedwait, &usr1, &info, nullptr, 8) != SIGUSR1) {
-    }
+    sys::call(SYS_rt_sigtimedwait, &usr1, &info, nullptr, 8);
   }
   // rdbox is gone: take the command with it, as PR_SET_PDEATHSIG would have.
   int fd = g_guarded_pidfd;
@@ -38,9 +42,11 @@ Status SpawnGuard::start() {
   if (auto s = stack_.ensure(16 * 1024); !s) return s;
   g_guard_parent = ::getpid();
   g_guarded_pidfd = -1;
-  pid_t pid = ::clone(guard_main, stack_.top(), CLONE_VM | CLONE_FILES | SIGCHLD, nullptr);
+  int pidfd = -1;
+  pid_t pid = ::clone(guard_main, stack_.top(), CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd);
   if (pid < 0) return Error::sys("spawn guard", errno);
   pid_ = pid;
+  pidfd_.reset(pidfd);
   return ok();
 }
 
@@ -50,11 +56,13 @@ void SpawnGuard::disarm() { g_guarded_pidfd = -1; }
 void SpawnGuard::stop() {
   if (pid_ <= 0) return;
   disarm();
-  // Still our unreaped child (or reaped already by the supervisor's sweep: then ECHILD).
-  if (::kill(pid_, SIGKILL) == 0 || errno != ESRCH) {
-    while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
-    }
+  // By pidfd: if someone else reaped it already, its pid could be another process's now.
+  ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  siginfo_t si;
+  while (::waitid(static_cast<idtype_t>(3 /* P_PIDFD */), static_cast<id_t>(pidfd_.get()), &si, WEXITED | __WALL) < 0 &&
+         errno == EINTR) {
   }
+  pidfd_.reset();
   pid_ = -1;
 }
 

@@ -26,6 +26,7 @@ class SpawnGuard {
  private:
   ChildStack stack_;
   pid_t pid_ = -1;
+  Fd pidfd_;
 };
 
 }  // namespace rdbox

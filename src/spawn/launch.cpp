@@ -127,6 +127,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     sync_write.reset(sp[1]);
   }
   view.sync_fd = sync_read.get();
+  view.sync_write_fd = sync_write.get();
   view.token_slot = &g_token_slot;
   view.token = l.token;
 
@@ -147,6 +148,12 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   int pidfd = -1;
   int spawn_rc = 0;
   std::size_t exec_item = 0;
+  // No handler of rdbox's (or of a library host's) may run in a child that shares this
+  // memory: every signal is blocked across the primitive; the stub resets dispositions and
+  // sets the command's mask itself.
+  sigset_t all, old_mask;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &old_mask);
   l.t_start_ns = now_ns();
   switch (plan.mode) {
     case Mode::fork: pid = spawn_fork(&view); break;
@@ -155,6 +162,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item); break;
   }
   l.t_spawned_ns = now_ns();
+  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   ThreadUsage u1 = own_usage();
   l.parent_minflt = u1.minflt - u0.minflt;
   // A suspended parent sleeps in the kernel until the child execs: a voluntary context
@@ -186,7 +194,19 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   // namespace that exists only once the stub has unshared it.
   bool want_files = view.private_files;
   bool want_userns = plan.parent_maps && (plan.unshare_flags & CLONE_NEWUSER);
+  bool child_failed = false;
   while (want_files || want_userns) {
+    // Wait for the record or the child's end, never for a child that is gone.
+    struct pollfd pf[2] = {{l.report.get(), POLLIN, 0}, {l.pidfd.get(), POLLIN, 0}};
+    int np = l.pidfd ? 2 : 1;
+    if (::poll(pf, static_cast<nfds_t>(np), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (!(pf[0].revents & (POLLIN | POLLHUP))) {
+      if (np == 2 && pf[1].revents) break;  // exited without a word: the supervisor reports it
+      continue;
+    }
     StubRecord r{};
     ssize_t n;
     do n = ::read(l.report.get(), &r, sizeof r);
@@ -197,16 +217,16 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
       if (r.step == static_cast<std::uint32_t>(Step::unshare)) want_userns = false;
       continue;
     }
+    l.early_records.push_back(r);
     if (r.severity == kFatal) {
-      l.has_early_record = true;
-      l.early_record = r;
+      child_failed = true;
       break;
     }
   }
   if (plan.parent_maps) {
     sync_read.reset();
     std::int64_t t0 = now_ns();
-    Status maps = l.has_early_record ? Status(ok()) : write_id_maps(plan, pid);
+    Status maps = child_failed ? Status(ok()) : write_id_maps(plan, pid);
     l.id_maps_ns = now_ns() - t0;
     if (!maps) {
       // The stub sees EOF on the sync pipe and stops; take it down and reap it here.

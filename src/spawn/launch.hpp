@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "rdbox/error.hpp"
 #include "rdbox/fd.hpp"
@@ -42,8 +43,7 @@ struct Launch {
   std::int64_t t_start_ns = 0, t_spawned_ns = 0;
   bool parent_suspended = false;
   bool has_stub = true;         // false for posix_spawn
-  bool has_early_record = false;  // a record read during the CLONE_FILES handshake
-  StubRecord early_record{};
+  std::vector<StubRecord> early_records;  // read during a handshake, replayed by the supervisor
   long parent_minflt = 0;
   bool parent_slept = false;  // a voluntary context switch during the primitive
   std::uint64_t token = 0;

@@ -368,3 +368,37 @@ TEST_F(Sandbox, DoctorSaysWhatTheHostAllows) {
   for (const char* s : {"user namespace", "newuidmap", "overlay", "time", "cgroup"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << " in\n" << r.out;
 }
+
+TEST_F(Sandbox, ReadOnlySysCoversItsSubmounts) {
+  REQUIRE_ROOTFS();
+  // /sys/fs/cgroup is a submount of /sys: a remount of /sys alone would leave it writable.
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--", "/bin/sh", "-c",
+                            "grep ' /sys' /proc/self/mountinfo | cut -d' ' -f5,6"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = r.out_lines();
+  ASSERT_FALSE(lines.empty()) << r.out;
+  for (const auto& l : lines) EXPECT_EQ(l.substr(l.find(' ') + 1, 2), "ro") << l;
+}
+
+TEST_F(Sandbox, SymlinksInTheRootfsDoNotLeadOut) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string root = tmp.mkdir("root");
+  std::string outside = tmp.mkdir("outside");
+  ASSERT_EQ(::symlink("/bin", (root + "/bin").c_str()), 0);
+  ASSERT_EQ(::symlink(outside.c_str(), (root + "/evil").c_str()), 0);
+  Result r = run(with_priv({"run", "--rootfs", root, "--bind", "/etc/hostname:/evil/sub/file", "--", "/bin/true"}));
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("symlink"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(outside + "/sub"));
+}
+
+TEST_F(Sandbox, BindOverAnExistingReadOnlyFile) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string src = tmp.write("hostname", "from-host\n");
+  Result r = run(with_priv({"run", "--rootfs", rootfs(), "--ro-bind", src + ":/etc/hostname", "--", "cat", "/etc/hostname"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "from-host\n");
+}

@@ -40,6 +40,7 @@ CompareResult sample() {
   CompareResult r;
   ModeResult a;
   a.mode = "fork";
+  a.ran = true;
   a.first_exit_code = 0;
   a.first_status = "exited 0";
   a.shared_memory = false;
