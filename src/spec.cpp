@@ -285,7 +285,16 @@ bool valid_env_key(std::string_view key) {
 }  // namespace
 
 namespace {
-std::string ns_option(std::uint64_t flag) {
+// The option that asked for a namespace, as the user wrote it.
+std::string ns_option(const Spec& s, std::uint64_t flag) {
+  if (!(s.namespaces & flag)) {
+    if (flag == CLONE_NEWUTS && s.hostname) return "--hostname";
+    if (flag == CLONE_NEWPID && s.init) return "--init";
+    if (flag == CLONE_NEWUSER && (!s.uid_maps.empty() || !s.gid_maps.empty())) return "--uid-map";
+    if (flag == CLONE_NEWTIME) return "--time-offset";
+    if (flag == CLONE_NEWNS && s.rootfs) return "--rootfs";
+    if (flag == CLONE_NEWNS) return s.binds.empty() ? (s.tmpfs.empty() ? "--mount-proc" : "--tmpfs") : "--bind";
+  }
   for (const auto& n : kNamespaces)
     if (n.flag == flag) return "--" + std::string(n.option);
   return "namespace";
@@ -298,8 +307,11 @@ Status validate_sandbox(const Spec& s) {
   bool vfork_like = s.mode == Mode::vfork || (s.mode == Mode::clone && (f & CLONE_VFORK));
   bool sandbox = ns || s.rootfs || s.user;
   if (s.mode == Mode::spawn && sandbox)
-    return Error::input(ns ? ns_option(ns & -ns) : std::string("--user"),
+    return Error::input(ns ? ns_option(s, ns & -ns) : std::string("--user"),
                         "not with --mode spawn: posix_spawn runs no rdbox code in the child to set it up (use --mode clone)");
+  if (vfork_like && s.init)
+    return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "
+                                  "stay suspended for the whole run");
   if (s.mode == Mode::vfork && (ns & CLONE_NEWPID))
     return Error::input("--newpid", "needs --mode fork or clone: after vfork() only the child's own children could "
                                     "enter a new PID namespace, and a relay process that never execs would keep "
@@ -311,9 +323,6 @@ Status validate_sandbox(const Spec& s) {
     return Error::input(s.uid_maps.empty() ? "--gid-map" : "--uid-map",
                         "not with a suspended parent (vfork, --vfork): rdbox must write the map while the child "
                         "waits, and a vfork parent cannot run until the child execs");
-  if (vfork_like && s.init)
-    return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "
-                                  "stay suspended for the whole run");
   if ((f & CLONE_FS) && s.workdir)
     return Error::input("--clone-flags", "CLONE_FS shares rdbox's working directory: --workdir would move rdbox too "
                                          "(and stay shared after exec)");

@@ -73,7 +73,9 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
   bool newuser = ns & CLONE_NEWUSER;
   if (!newuser && (ns & ~std::uint64_t(CLONE_NEWUSER)) && !have_sys_admin()) {
     std::uint64_t first = ns & -ns;
-    return Error::input(ns_name(first), "needs CAP_SYS_ADMIN, which uid " + std::to_string(::geteuid()) +
+    std::string opt = ns_name(first);
+    if (!(spec.namespaces & first)) opt += " (implied by your options)";
+    return Error::input(opt, "needs CAP_SYS_ADMIN, which uid " + std::to_string(::geteuid()) +
                                             " does not have: add --newuser (see rdbox doctor)");
   }
 
