@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "ns.hpp"
 
@@ -18,6 +19,24 @@ namespace rdbox {
 namespace {
 
 constexpr unsigned long kRecursive = 0x8000;  // AT_RECURSIVE: remount_ro the whole tree
+
+// The paths root/a, root/a/b, ... for rel "a/b" (empty components skipped).
+std::vector<std::string> prefixes(const std::string& root, const std::string& rel) {
+  std::vector<std::string> out;
+  std::string cur = root;
+  std::size_t i = 0;
+  while (i < rel.size()) {
+    while (i < rel.size() && rel[i] == '/') ++i;
+    std::size_t j = rel.find('/', i);
+    if (j == std::string::npos) j = rel.size();
+    if (j > i) {
+      cur += "/" + rel.substr(i, j - i);
+      out.push_back(cur);
+    }
+    i = j;
+  }
+  return out;
+}
 
 struct MountPlanner {
   Plan& p;
@@ -32,18 +51,7 @@ struct MountPlanner {
   }
   // mkdir -p of `path` below `root` (root itself must exist).
   void mkdirs(MountGroup g, const std::string& root, const std::string& path) {
-    std::string cur = root;
-    std::size_t i = 0;
-    while (i < path.size()) {
-      while (i < path.size() && path[i] == '/') ++i;
-      std::size_t j = path.find('/', i);
-      if (j == std::string::npos) j = path.size();
-      if (j > i) {
-        cur += "/" + path.substr(i, j - i);
-        add(MountOp::mkdir, g, nullptr, str(cur));
-      }
-      i = j;
-    }
+    for (auto& dir : prefixes(root, path)) add(MountOp::mkdir, g, nullptr, str(std::move(dir)));
   }
   void bind(MountGroup g, const std::string& src, const std::string& dst, bool dir, const std::string& root,
             const std::string& rel) {
@@ -71,21 +79,12 @@ Expected<std::string> real_dir(const std::string& path, const char* what) {
 // in the rootfs would lead the stub's mkdir/mknod/mount out of it, onto the host. Refuse
 // any target whose existing components include a symlink.
 Status no_symlink_under(const std::string& root, const std::string& rel, const std::string& what) {
-  std::string cur = root;
-  std::size_t i = 0;
-  while (i < rel.size()) {
-    while (i < rel.size() && rel[i] == '/') ++i;
-    std::size_t j = rel.find('/', i);
-    if (j == std::string::npos) j = rel.size();
-    if (j > i) {
-      cur += "/" + rel.substr(i, j - i);
-      struct stat st {};
-      if (::lstat(cur.c_str(), &st) != 0) return ok();  // the rest is created, inside the root
-      if (S_ISLNK(st.st_mode))
-        return Error::input(what, "\"" + cur.substr(root.size()) +
-                                      "\" is a symlink in the rootfs; rdbox does not follow links out of it");
-    }
-    i = j;
+  for (const auto& cur : prefixes(root, rel)) {
+    struct stat st {};
+    if (::lstat(cur.c_str(), &st) != 0) return ok();  // the rest is created, inside the root
+    if (S_ISLNK(st.st_mode))
+      return Error::input(what, "\"" + cur.substr(root.size()) +
+                                    "\" is a symlink in the rootfs; rdbox does not follow links out of it");
   }
   return ok();
 }
