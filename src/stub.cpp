@@ -256,9 +256,18 @@ int step_loopback(const PlanView* v) {
     if (sig == SIGCHLD) {
       for (;;) {
         int status = 0;
-        long pid = sys::call(SYS_wait4, -1, &status, WNOHANG, nullptr);
+        long pid = sys::call(SYS_wait4, -1, &status, WNOHANG | WUNTRACED | WCONTINUED, nullptr);
         if (pid <= 0) break;
-        if (pid == command) {
+        if (pid == command && (WIFSTOPPED(status) || WIFCONTINUED(status))) {
+          // rdbox watches this process, not the command: tell it, so it reports the stop
+          // and does job control (the relay's command leads its own process group).
+          StubRecord r{static_cast<std::uint32_t>(Step::init), relay ? static_cast<std::uint32_t>(command) : 0u,
+                       WIFSTOPPED(status) ? WSTOPSIG(status) : 0, WIFSTOPPED(status) ? kJobStop : kJobCont, 0};
+          if (v->events_fd >= 0) sys::call(SYS_write, v->events_fd, &r, sizeof r);
+          continue;
+        }
+        if (pid != command) continue;
+        {
           if (relay && WIFSIGNALED(status)) {
             // Die the same way, so rdbox reports the signal (PID 1 could not: an init
             // ignores its own signals; it exits with 128+N instead, as tini does).

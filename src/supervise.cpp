@@ -288,6 +288,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
   // Report each change once.
   bool have_last = false;
   ChildEvent last{ChildEvent::continued, 0};
+  pid_t job_pgid = l.pid;  // the command's process group (the relay's command leads its own)
   auto report_event = [&](ChildEvent ev) {
     if (have_last && last.kind == ev.kind && last.signal == ev.signal) return;
     have_last = true;
@@ -300,8 +301,8 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       // continue hand it over again and continue the command's group.
       ::tcsetpgrp(0, ::getpgrp());
       ::kill(::getpid(), SIGSTOP);
-      ::tcsetpgrp(0, l.pid);
-      ::kill(-l.pid, SIGCONT);
+      ::tcsetpgrp(0, job_pgid);
+      ::kill(-job_pgid, SIGCONT);
     }
   };
   auto on_sigchld_info = [&](const struct signalfd_siginfo& info) {
@@ -349,10 +350,14 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
   };
 
   while (!main_done || l.report) {
-    struct pollfd fds[3];
+    struct pollfd fds[4];
     int n = 0;
     fds[n++] = {sfd_.get(), POLLIN, 0};
-    int pid_idx = -1, rep_idx = -1;
+    int pid_idx = -1, rep_idx = -1, ev_idx = -1;
+    if (l.events && !main_done) {
+      ev_idx = n;
+      fds[n++] = {l.events.get(), POLLIN, 0};
+    }
     if (!main_done && l.pidfd) {
       pid_idx = n;
       fds[n++] = {l.pidfd.get(), POLLIN, 0};
@@ -395,6 +400,16 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
         }
       }
       if (chld) reap();
+    }
+    if (ev_idx >= 0 && fds[ev_idx].revents) {
+      StubRecord r{};
+      ssize_t got = ::read(l.events.get(), &r, sizeof r);
+      if (got == static_cast<ssize_t>(sizeof r)) {
+        if (r.item) job_pgid = static_cast<pid_t>(r.item);
+        report_event(r.severity == kJobStop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
+      } else if (got == 0) {
+        l.events.reset();
+      }
     }
     if (pid_idx >= 0 && fds[pid_idx].revents) reap();
   }

@@ -81,6 +81,8 @@ constexpr std::uint32_t kExecAt = 2;  // the stub is about to call execve: its c
 constexpr std::uint32_t kStepDone = 3;  // a step finished at t_ns (traced runs only)
 constexpr std::uint32_t kNsInode = 4;   // item = namespace kind, t_ns = inode (traced runs only)
 constexpr std::uint32_t kWarning = 5;   // a best-effort step failed; the run goes on
+constexpr std::uint32_t kJobStop = 6;   // init/relay: the command stopped (err = signal, item = its group or 0)
+constexpr std::uint32_t kJobCont = 7;   // init/relay: the command continued
 static_assert(sizeof(StubRecord) == 24);
 
 struct PlanView {
@@ -108,6 +110,7 @@ struct PlanView {
   const char* gid_map = nullptr;
   int sync_fd = -1;                  // read end: rdbox has written the maps
   int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
+  int events_fd = -1;                // init/relay: where the command's stops and continues go
   const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
   const MountStep* mounts = nullptr;
   std::size_t n_mounts = 0;

@@ -128,6 +128,15 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   }
   view.sync_fd = sync_read.get();
   view.sync_write_fd = sync_write.get();
+  Fd events_write;
+  view.events_fd = -1;
+  if (plan.init || plan.pid_fork) {
+    int ep[2];
+    if (::pipe2(ep, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
+    l.events.reset(ep[0]);
+    events_write.reset(ep[1]);
+    view.events_fd = ep[1];
+  }
   view.token_slot = &g_token_slot;
   view.token = l.token;
 
@@ -244,6 +253,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     sync_write.reset();
   }
   write_end.reset();
+  events_write.reset();
 
   if (!l.has_stub) {
     // posix_spawn runs no rdbox code in the child: did rdbox resume after the child's exec?

@@ -40,6 +40,7 @@ struct Launch {
   pid_t pid = -1;
   Fd pidfd;
   Fd report;  // read end of the report pipe; EOF without a record = exec happened
+  Fd events;  // read end of the init/relay's job-control records (--init, fork --newpid)
   std::int64_t t_start_ns = 0, t_spawned_ns = 0;
   bool parent_suspended = false;
   bool has_stub = true;         // false for posix_spawn

@@ -402,3 +402,31 @@ TEST_F(Sandbox, BindOverAnExistingReadOnlyFile) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "from-host\n");
 }
+
+TEST_F(Sandbox, StopsBelowTheInitOrRelayAreReported) {
+  // rdbox watches the init (or the fork-mode relay), not the command: they pass the
+  // command's stops and continues up, so rdbox reports them and can do job control.
+  for (const std::vector<std::string> mode : {std::vector<std::string>{"--init"},
+                                              std::vector<std::string>{"--mode", "fork", "--newpid"}}) {
+    std::vector<std::string> args{"run"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    args.insert(args.end(), {"--", "sleep", "1"});
+    Process p = Process::start(with_priv(args));
+    pid_t command = -1;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          for (pid_t d : descendants_of(p.pid()))
+            if (read_text("/proc/" + std::to_string(d) + "/comm") == "sleep\n") command = d;
+          return command > 0;
+        },
+        5s));
+    ASSERT_EQ(::kill(command, SIGSTOP), 0);
+    ASSERT_TRUE(p.wait_stderr("stopped by signal 19 (SIGSTOP)\n", 5s)) << p.err();
+    ASSERT_EQ(::kill(command, SIGCONT), 0);
+    Result r = p.finish();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto lines = r.err_lines();
+    ASSERT_EQ(lines.size(), 3u) << r.err;
+    EXPECT_NE(lines[1].find(" continued"), std::string::npos) << r.err;
+  }
+}
