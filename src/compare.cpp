@@ -285,7 +285,7 @@ std::string format_table(const CompareSpec& spec, const CompareResult& r) {
     }
     out << "\n";
   }
-  out << "* fastest by median total (spawn through reap)\n";
+  if (best < r.results.size()) out << "* fastest by median total (spawn through reap)\n";
   for (const auto& [mode, why] : r.skipped) out << "skipped " << mode << ": " << why << "\n";
   return out.str();
 }

@@ -450,6 +450,12 @@ bool is_subcommand(const std::string& s) { return s == "run" || s == "compare" |
 
 int main(int argc, char** argv) {
   sanitize_process();
+  // CLI11 reports --version with an exception; the first throw in a static binary costs
+  // more than a whole run. Answer it here.
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    write_all(1, "rdbox 0.1.0\n");
+    return 0;
+  }
 
   // An unknown subcommand gets its own clear line rather than CLI11's "not expected".
   std::string chosen;
