@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -186,6 +187,12 @@ Expected<Plan> plan(const Spec& spec, char** environ_in) {
 
   p.take_tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
   p.trace = spec.report == ReportFormat::json;
+  if (p.trace)
+    for (std::size_t k = 0; k < kNamespaceCount; ++k) {
+      std::string path = "/proc/self/ns/" + std::string(kNamespaces[k].name);
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0) p.host_ns[k] = st.st_ino;
+    }
   p.setup_in = "child: the exec stub";
   if (spec.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
   if (auto s = plan_namespaces(spec, p); !s) return s.error();

@@ -226,6 +226,8 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
   std::uint64_t asked = plan ? plan->namespaces : spec.effective_namespaces();
   json nss = json::object();
   auto own = own_namespace_inodes();
+  if (plan && plan->host_ns[0])  // rdbox may have moved (spawn sets up in itself): compare with before
+    for (std::size_t k = 0; k < kNamespaceCount; ++k) own[k] = plan->host_ns[k];
   for (std::size_t k = 0; k < kNamespaceCount; ++k) {
     const auto& info = kNamespaces[k];
     json n;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "spawn/guard.hpp"
+#include "spawn/self_setup.hpp"
 #include "spawn/launch.hpp"
 #include "supervise.hpp"
 
@@ -52,10 +53,14 @@ Outcome Session::run(const Plan& plan) {
   PlanView view = plan.view();
   Step failed = Step::spawn;
   std::unique_ptr<SpawnGuard> guard;
+  bool self_setup = plan.mode == Mode::spawn && (plan.unshare_flags || !plan.mounts.empty());
   if (plan.mode == Mode::spawn && impl_->opts.guard_spawn) {
     guard = std::make_unique<SpawnGuard>();
-    if (auto g = guard->start(); !g) guard.reset();  // best effort: the run goes on unguarded
+    if (!self_setup)
+      if (auto g = guard->start(); !g) guard.reset();  // best effort: the run goes on unguarded
   }
+  out.warnings = plan.warnings;
+  if (self_setup && !setup_in_rdbox(plan, view, guard.get(), out)) return out;
   std::int64_t t0 = now_ns();
   auto l = launch(plan, view, impl_->stack, &failed);
   if (l && guard) guard->arm(l->pidfd.get());

@@ -87,6 +87,24 @@ std::vector<pid_t> own_children() {
 
 }  // namespace
 
+std::string describe_mount_step(const Plan& plan, unsigned item) {
+  if (item >= plan.mounts.size()) return std::string("mount step");
+  const MountStep& m = plan.mounts[item];
+  switch (m.op) {
+    case MountOp::mount:
+      if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on \"" + m.dst + "\"";
+      if (!m.src) return "make \"" + std::string(m.dst) + "\" private";
+      return "mount " + std::string(m.fstype ? m.fstype : "?") + " on \"" + m.dst + "\"";
+    case MountOp::remount_ro: return "remount \"" + std::string(m.dst) + "\" read-only";
+    case MountOp::mkdir: return "mkdir \"" + std::string(m.dst) + "\"";
+    case MountOp::touch: return "create \"" + std::string(m.dst) + "\"";
+    case MountOp::symlink: return "symlink \"" + std::string(m.dst) + "\"";
+    case MountOp::pivot: return "pivot_root to \"" + std::string(m.dst) + "\"";
+    case MountOp::hold_fd: return "open \"" + std::string(m.src) + "\"";
+  }
+  return std::string("mount step");
+}
+
 Expected<std::unique_ptr<Supervisor>> Supervisor::create(SuperviseOptions opts) {
   std::unique_ptr<Supervisor> s(new Supervisor());
   s->opts_ = opts;
@@ -179,23 +197,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     out.steps_us.emplace_back(name, us);
   };
   if (l.id_maps_ns) add_step("id_maps (rdbox)", static_cast<double>(l.id_maps_ns) / 1000.0);
-  auto mount_text = [&](unsigned item) {
-    if (item >= plan.mounts.size()) return std::string("mount step");
-    const MountStep& m = plan.mounts[item];
-    switch (m.op) {
-      case MountOp::mount:
-        if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on \"" + m.dst + "\"";
-        if (!m.src) return "make \"" + std::string(m.dst) + "\" private";
-        return "mount " + std::string(m.fstype ? m.fstype : "?") + " on \"" + m.dst + "\"";
-      case MountOp::remount_ro: return "remount \"" + std::string(m.dst) + "\" read-only";
-      case MountOp::mkdir: return "mkdir \"" + std::string(m.dst) + "\"";
-      case MountOp::touch: return "create \"" + std::string(m.dst) + "\"";
-      case MountOp::symlink: return "symlink \"" + std::string(m.dst) + "\"";
-      case MountOp::pivot: return "pivot_root to \"" + std::string(m.dst) + "\"";
-      case MountOp::hold_fd: return "open \"" + std::string(m.src) + "\"";
-    }
-    return std::string("mount step");
-  };
+  auto mount_text = [&](unsigned item) { return describe_mount_step(plan, item); };
   auto on_record = [&](const StubRecord& r) {
     if (r.severity == kExecAt && !child_exec_at) child_exec_at = r.t_ns;
     if (r.severity == kStepDone) {

@@ -49,6 +49,9 @@ class Supervisor {
   int old_subreaper_ = 0;
 };
 
+// "bind \"/x\" on \"/r/y\"", "pivot_root to \"/r\"", ... for mount step `item` of the Plan.
+std::string describe_mount_step(const Plan& plan, unsigned item);
+
 // What to check after a failed step, or "" (run.cpp).
 std::string hint_for(Step step, int err, bool namespaces);
 

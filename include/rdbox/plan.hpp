@@ -153,6 +153,8 @@ struct Plan {
   bool trace = false;
   Fd rootfs_fd;                       // O_PATH to the rootfs, the overlay's lower layer
   std::string setup_in;               // where the sandbox is built, for the report
+  std::vector<std::string> warnings;  // known at plan time (copied into the Outcome)
+  std::uint64_t host_ns[8] = {};      // rdbox's namespace inodes before any setup
   std::size_t stack_size = 0;  // page-rounded; clone only
 
   std::vector<std::string> argv_store, env_store, candidate_store;

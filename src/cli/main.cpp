@@ -522,6 +522,7 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) {
     spec.command = std::move(command);
+    spec.spawn_self_setup = true;  // one launch per process: --mode spawn may set up in rdbox
     if ((spec.vm || spec.vfork) && !args.mode) args.mode = "clone";
     return run_command(spec, args);
   }

@@ -102,6 +102,13 @@ Status plan_mounts(const Spec& spec, Plan& p) {
   m.add(MountOp::mount, kMountMisc, nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
 
   bool newpid = p.namespaces & CLONE_NEWPID;
+  // posix_spawn: rdbox mounts in itself, and a /proc mounted by rdbox shows rdbox's PID
+  // namespace, not the child's. The host's /proc is bound instead, and the plan says so.
+  bool self = spec.mode == Mode::spawn;
+  if (self && newpid) {
+    p.warnings.push_back("--mode spawn: /proc is the host's (a fresh /proc needs a process inside the new PID namespace)");
+    newpid = false;
+  }
   if (!spec.rootfs) {
     for (const auto& b : spec.binds) {
       if (rejects_dotdot(b.dst)) return Error::input(b.read_only ? "--ro-bind" : "--bind", "\"..\" in " + b.dst);
@@ -117,7 +124,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
       if (::stat(t.c_str(), &dt) != 0) return Error::sys("--tmpfs \"" + t + "\" (without --rootfs it must exist)", errno);
       m.add(MountOp::mount, kMountBinds, "tmpfs", m.str(t), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
     }
-    if (newpid || spec.mount_proc)
+    if ((newpid || spec.mount_proc) && !self)
       m.add(MountOp::mount, kMountProc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     return ok();
   }
@@ -166,7 +173,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
   // /proc: a fresh one for a new PID namespace (the host's bound when the kernel refuses
   // it, e.g. rootless with an over-mounted host /proc); otherwise the host's.
   m.add(MountOp::mkdir, kMountProc, nullptr, m.str(new_root + "/proc"));
-  if (newpid || spec.mount_proc)
+  if ((newpid || spec.mount_proc) && !self)
     m.add(MountOp::mount, kMountProc, "proc", m.str(new_root + "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
           nullptr, "/proc");
   else

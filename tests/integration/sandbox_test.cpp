@@ -89,6 +89,25 @@ TEST_F(Sandbox, ForkModeNewpidRelaysLikeUnshareF) {
   EXPECT_EQ(init.out, "2\n");
 }
 
+TEST_F(Sandbox, SpawnModeInheritsASandboxBuiltInRdbox) {
+  // posix_spawn runs no rdbox code in the child: rdbox builds the sandbox in itself first.
+  Result r = run(with_priv({"run", "--mode", "spawn", "--newpid", "--newnet", "--hostname", "sp", "--report", "json",
+                            "--", "sh", "-c", "echo $$; cat /proc/sys/kernel/hostname"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\nsp\n");
+  auto j = report_json(r);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["namespaces"]["uts"]["new"], true);
+  EXPECT_EQ((*j)["namespaces"]["net"]["new"], true);
+  EXPECT_NE((*j)["setup_in"].get<std::string>().find("rdbox itself"), std::string::npos);
+  REQUIRE_ROOTFS();
+  Result fs = run(with_priv({"run", "--mode", "spawn", "--rootfs", rootfs(), "--overlay", "--", "/bin/sh", "-c",
+                             "touch /spawned && ls /spawned"}));
+  EXPECT_EQ(fs.exit_code, 0) << fs.err;
+  EXPECT_EQ(fs.out, "/spawned\n");
+  EXPECT_FALSE(file_exists(rootfs() + "/spawned"));
+}
+
 TEST_F(Sandbox, HostnameImpliesUts) {
   std::string before = read_text("/proc/sys/kernel/hostname");
   Result r = run(with_priv({"run", "--hostname", "rdbox-test", "--", "cat", "/proc/sys/kernel/hostname"}));
@@ -279,7 +298,8 @@ TEST_F(Sandbox, EveryModeWorksOrIsRefusedWithAReason) {
       {{"--mode", "clone"}, {"--newuts", "--hostname", "c"}, true},
       {{"--vm"}, {"--newuts", "--hostname", "m"}, true},
       {{"--vm", "--vfork"}, {"--newuts", "--hostname", "w"}, true},
-      {{"--mode", "spawn"}, {"--newuts", "--hostname", "s"}, false},
+      {{"--mode", "spawn"}, {"--newuts", "--hostname", "s"}, true},  // set up in rdbox itself
+      {{"--mode", "spawn"}, {"--init"}, false},
       {{"--mode", "vfork"}, {"--newpid"}, false},
       {{"--vm", "--vfork"}, {"--uid-map", "0 0 1"}, false},
       {{"--vm", "--vfork"}, {"--init"}, false},

@@ -79,7 +79,11 @@ TEST(Namespaces, RefusedPerModeWithAReason) {
   Spec spawn;
   spawn.mode = Mode::spawn;
   spawn.namespaces = CLONE_NEWUTS;
-  EXPECT_NE(err(spawn).find("posix_spawn"), std::string::npos);
+  EXPECT_NE(err(spawn).find("posix_spawn"), std::string::npos);  // compare: once per process
+  spawn.spawn_self_setup = true;
+  EXPECT_EQ(err(spawn), "");  // rdbox run: built in rdbox itself
+  spawn.init = true;
+  EXPECT_NE(err(spawn).find("--init"), std::string::npos);
   Spec fork_pid;
   fork_pid.mode = Mode::fork;
   fork_pid.namespaces = CLONE_NEWPID;
