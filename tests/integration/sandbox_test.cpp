@@ -426,7 +426,7 @@ TEST_F(Sandbox, BindOverAnExistingReadOnlyFile) {
 TEST_F(Sandbox, StopsBelowTheInitOrRelayAreReported) {
   // rdbox watches the init (or the fork-mode relay), not the command: they pass the
   // command's stops and continues up, so rdbox reports them and can do job control.
-  for (const std::vector<std::string> mode : {std::vector<std::string>{"--init"},
+  for (const std::vector<std::string>& mode : {std::vector<std::string>{"--init"},
                                               std::vector<std::string>{"--mode", "fork", "--newpid"}}) {
     std::vector<std::string> args{"run"};
     args.insert(args.end(), mode.begin(), mode.end());
