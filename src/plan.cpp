@@ -38,6 +38,17 @@ const char* step_name(Step s) {
   return "unknown";
 }
 
+std::array<std::uint64_t, kNamespaceCount> namespace_inodes(bool for_children) {
+  std::array<std::uint64_t, kNamespaceCount> ino{};
+  for (std::size_t k = 0; k < kNamespaceCount; ++k) {
+    std::string name(kNamespaces[k].name);
+    if (for_children && (name == "pid" || name == "time")) name += "_for_children";
+    struct stat st {};
+    if (::stat(("/proc/self/ns/" + name).c_str(), &st) == 0) ino[k] = st.st_ino;
+  }
+  return ino;
+}
+
 PlanView Plan::view() const {
   PlanView v;
   v.argv = argv.data();
@@ -187,12 +198,7 @@ Expected<Plan> plan(const Spec& spec, char** environ_in) {
 
   p.take_tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
   p.trace = spec.report == ReportFormat::json;
-  if (p.trace)
-    for (std::size_t k = 0; k < kNamespaceCount; ++k) {
-      std::string path = "/proc/self/ns/" + std::string(kNamespaces[k].name);
-      struct stat st {};
-      if (::stat(path.c_str(), &st) == 0) p.host_ns[k] = st.st_ino;
-    }
+  if (p.trace) p.host_ns = namespace_inodes();
   p.setup_in = "child: the exec stub";
   if (spec.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
   if (auto s = plan_namespaces(spec, p); !s) return s.error();

@@ -80,16 +80,6 @@ namespace {
 long long round_us(double us) { return static_cast<long long>(us + 0.5); }
 }  // namespace
 
-std::array<std::uint64_t, kNamespaceCount> own_namespace_inodes() {
-  std::array<std::uint64_t, kNamespaceCount> ino{};
-  for (std::size_t k = 0; k < kNamespaceCount; ++k) {
-    std::string path = "/proc/self/ns/" + std::string(kNamespaces[k].name);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) ino[k] = st.st_ino;
-  }
-  return ino;
-}
-
 std::string dry_run_json(const Spec& spec, const Plan& p) {
   using json = nlohmann::ordered_json;
   json j;
@@ -225,9 +215,8 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
   j["setup_in"] = plan ? json(plan->setup_in) : json(nullptr);
   std::uint64_t asked = plan ? plan->namespaces : spec.effective_namespaces();
   json nss = json::object();
-  auto own = own_namespace_inodes();
-  if (plan && plan->host_ns[0])  // rdbox may have moved (spawn sets up in itself): compare with before
-    for (std::size_t k = 0; k < kNamespaceCount; ++k) own[k] = plan->host_ns[k];
+  // rdbox's own, read before any setup (spawn may move rdbox itself into the sandbox).
+  auto own = plan ? plan->host_ns : namespace_inodes();
   for (std::size_t k = 0; k < kNamespaceCount; ++k) {
     const auto& info = kNamespaces[k];
     json n;

@@ -68,8 +68,7 @@ long write_record(int fd, Step step, unsigned item, int err, std::uint32_t sever
 bool trace_room(const PlanView* v) {
   int queued = 0;
   if (sys::failed(sys::call(SYS_ioctl, v->report_fd, FIONREAD, &queued))) return false;
-  long size = sys::call(SYS_fcntl, v->report_fd, F_GETPIPE_SZ);
-  return !sys::failed(size) && queued + static_cast<long>(sizeof(StubRecord)) <= size / 2;
+  return queued + static_cast<long>(sizeof(StubRecord)) <= v->report_pipe_size / 2;
 }
 
 void trace(const PlanView* v, Step step, unsigned item = 0) {
@@ -209,8 +208,7 @@ void step_mounts(const PlanView* v) {
     // bound instead, which shows the host's processes. Say so.
     if (!e && fell_back && trace_room(v)) write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), EPERM, kWarning);
     if (e) {
-      // devpts is best effort (some kernels refuse a new instance): warn, go on.
-      if (m.op == MountOp::mount && m.fstype && m.fstype[0] == 'd' && m.fstype[1] == 'e' && m.fstype[2] == 'v') {
+      if (m.best_effort) {
         if (trace_room(v)) write_record(v->report_fd, Step::mounts, static_cast<unsigned>(i), e, kWarning);
         continue;
       }

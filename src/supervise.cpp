@@ -105,6 +105,26 @@ std::string describe_mount_step(const Plan& plan, unsigned item) {
   return std::string("mount step");
 }
 
+std::string describe_failure(const Plan& plan, Step step, unsigned item, int err) {
+  switch (step) {
+    case Step::exec: {
+      std::string what = "exec \"" + plan.display_name + "\"";
+      if (err == EACCES && item < plan.candidate_store.size() && plan.candidate_store[item] != plan.display_name)
+        what += " (" + plan.candidate_store[item] + ")";
+      return what;
+    }
+    case Step::workdir: return "workdir \"" + plan.workdir + "\"";
+    case Step::mounts: return describe_mount_step(plan, item);
+    case Step::hostname: return "hostname \"" + plan.hostname + "\"";
+    case Step::loopback: return "bring up loopback";
+    case Step::id_maps: return plan.self_maps ? "write own uid/gid map" : "wait for uid/gid maps";
+    case Step::unshare: return "unshare namespaces";
+    case Step::time_offsets: return "write timens_offsets";
+    case Step::user: return "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
+    default: return std::string("setup step ") + step_name(step);
+  }
+}
+
 Expected<std::unique_ptr<Supervisor>> Supervisor::create(SuperviseOptions opts) {
   std::unique_ptr<Supervisor> s(new Supervisor());
   s->opts_ = opts;
@@ -197,7 +217,6 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     out.steps_us.emplace_back(name, us);
   };
   if (l.id_maps_ns) add_step("id_maps (rdbox)", static_cast<double>(l.id_maps_ns) / 1000.0);
-  auto mount_text = [&](unsigned item) { return describe_mount_step(plan, item); };
   auto on_record = [&](const StubRecord& r) {
     if (r.severity == kExecAt && !child_exec_at) child_exec_at = r.t_ns;
     if (r.severity == kStepDone) {
@@ -218,9 +237,8 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
       return;
     }
     if (r.severity == kWarning) {
-      out.warnings.push_back((r.step == static_cast<std::uint32_t>(Step::mounts) ? mount_text(r.item)
-                                                                                 : std::string(step_name(static_cast<Step>(r.step)))) +
-                             ": " + std::strerror(r.err));
+      out.warnings.push_back(describe_failure(plan, static_cast<Step>(r.step), r.item, r.err) + ": " +
+                             std::strerror(r.err));
       return;
     }
     if (r.severity == kExecAt && prev_step_t) {
@@ -234,28 +252,7 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     out.step = step_name(step);
     out.err = r.err;
     out.kind = step == Step::exec ? OutcomeKind::exec_failed : OutcomeKind::setup_failed;
-    std::string what;
-    if (step == Step::exec) {
-      what = "exec \"" + plan.display_name + "\"";
-      if (r.err == EACCES && r.item < plan.candidate_store.size() && plan.candidate_store[r.item] != plan.display_name)
-        what += " (" + plan.candidate_store[r.item] + ")";
-    } else if (step == Step::workdir) {
-      what = "workdir \"" + plan.workdir + "\"";
-    } else if (step == Step::mounts) {
-      what = mount_text(r.item);
-    } else if (step == Step::hostname) {
-      what = "hostname \"" + plan.hostname + "\"";
-    } else if (step == Step::loopback) {
-      what = "bring up loopback";
-    } else if (step == Step::id_maps) {
-      what = plan.self_maps ? "write own uid/gid map" : "wait for uid/gid maps";
-    } else if (step == Step::unshare) {
-      what = "unshare namespaces";
-    } else if (step == Step::user) {
-      what = "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
-    } else {
-      what = std::string("setup step ") + step_name(step);
-    }
+    std::string what = describe_failure(plan, step, r.item, r.err);
     out.message = what + ": " + std::strerror(r.err);
     out.hint = hint_for(step, r.err, plan.namespaces != 0);
   };
@@ -265,15 +262,13 @@ void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& o
     out.exec_us = us_since(l.t_start_ns);
     if (plan.trace && child_exec_at && !failed_record)
       add_step("exec", static_cast<double>(now_ns() - child_exec_at) / 1000.0);
-    out.exec_seen = !failed_record && l.has_stub;
-    if (!l.has_stub) out.exec_seen = true;
-    if (l.has_stub) {
-      out.shared_memory = token_seen(l);
-      // rdbox was suspended when it slept in the primitive and resumed only after the stub
-      // reached execve (or failed). Either alone can be fooled: a preempted fork parent
-      // also resumes late, and a sleep can have other causes.
-      out.parent_suspended = l.parent_slept && child_exec_at != 0 && child_exec_at <= l.t_spawned_ns;
-    }
+    // Only the stub's pipe gets here (posix_spawn's is closed before the loop).
+    out.exec_seen = !failed_record;
+    out.shared_memory = token_seen(l);
+    // rdbox was suspended when it slept in the primitive and resumed only after the stub
+    // reached execve (or failed). Either alone can be fooled: a preempted fork parent also
+    // resumes late, and a sleep can have other causes.
+    out.parent_suspended = l.parent_slept && child_exec_at != 0 && child_exec_at <= l.t_spawned_ns;
     if (vm && plan.trace && stack.painted()) out.stack_used = stack.high_water();
     l.report.reset();
   };

@@ -52,6 +52,10 @@ class Supervisor {
 // "bind \"/x\" on \"/r/y\"", "pivot_root to \"/r\"", ... for mount step `item` of the Plan.
 std::string describe_mount_step(const Plan& plan, unsigned item);
 
+// What a failed stub step was doing, from the Plan's own strings: "exec \"x\"",
+// "mount overlay on \"/r/merged\"", "hostname \"h\""... (the message is this + strerror).
+std::string describe_failure(const Plan& plan, Step step, unsigned item, int err);
+
 // What to check after a failed step, or "" (run.cpp).
 std::string hint_for(Step step, int err, bool namespaces);
 

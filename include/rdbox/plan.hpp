@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -54,7 +55,8 @@ enum class MountOp : std::uint32_t {
 };
 struct MountStep {
   MountOp op;
-  std::uint32_t group;  // a kMountGroup* index, for the step timings
+  std::uint16_t group;        // a kMountGroup* index, for the step timings
+  std::uint16_t best_effort;  // a failure is a warning, not the end of the run (devpts)
   unsigned long flags;
   const char* src;
   const char* dst;
@@ -111,6 +113,7 @@ struct PlanView {
   int sync_fd = -1;                  // read end: rdbox has written the maps
   int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
   int events_fd = -1;                // init/relay: where the command's stops and continues go
+  int report_pipe_size = 0;          // traced runs: F_GETPIPE_SZ of the report pipe
   const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
   const MountStep* mounts = nullptr;
   std::size_t n_mounts = 0;
@@ -154,7 +157,7 @@ struct Plan {
   Fd rootfs_fd;                       // O_PATH to the rootfs, the overlay's lower layer
   std::string setup_in;               // where the sandbox is built, for the report
   std::vector<std::string> warnings;  // known at plan time (copied into the Outcome)
-  std::uint64_t host_ns[8] = {};      // rdbox's namespace inodes before any setup
+  std::array<std::uint64_t, kNamespaceCount> host_ns{};  // rdbox's own, before any setup (traced runs)
   std::size_t stack_size = 0;  // page-rounded; clone only
 
   std::vector<std::string> argv_store, env_store, candidate_store;
@@ -172,6 +175,10 @@ struct Plan {
   // Rebuilds the pointer view; the Plan must outlive it and stay unmoved.
   PlanView view() const;
 };
+
+// This process's namespace inodes, in kNamespaces order (0 = unreadable). With
+// for_children, the PID and time namespaces are those its children get.
+std::array<std::uint64_t, kNamespaceCount> namespace_inodes(bool for_children = false);
 
 // Builds the Plan from a validated Spec and the caller's environment.
 // `environ_in` is the caller's environment (environ), taken as a parameter for tests.

@@ -20,8 +20,6 @@ std::string event_line(pid_t pid, const ChildEvent& ev);
 // The clone flags the primitive of `mode` passes to the kernel (fork: none; vfork and
 // glibc's posix_spawn: CLONE_VM|CLONE_VFORK; clone: the Plan's, plus CLONE_PIDFD).
 std::uint64_t primitive_clone_flags(Mode mode, std::uint64_t plan_flags);
-// rdbox's own namespace inodes, in kNamespaces order (0 = unreadable).
-std::array<std::uint64_t, kNamespaceCount> own_namespace_inodes();
 // --dry-run: the resolved plan, every step, mount and map in order.
 std::string dry_run_json(const Spec& spec, const Plan& plan);
 // One JSON object (schema_version 1), no trailing newline.

@@ -47,7 +47,7 @@ struct MountPlanner {
   }
   void add(MountOp op, MountGroup g, const char* src, const char* dst, const char* fstype = nullptr,
            unsigned long flags = 0, const char* data = nullptr, const char* fallback = nullptr) {
-    p.mounts.push_back(MountStep{op, g, flags, src, dst, fstype, data, fallback});
+    p.mounts.push_back(MountStep{op, static_cast<std::uint16_t>(g), 0, flags, src, dst, fstype, data, fallback});
   }
   // mkdir -p of `path` below `root` (root itself must exist).
   void mkdirs(MountGroup g, const std::string& root, const std::string& path) {
@@ -191,6 +191,7 @@ Status plan_mounts(const Spec& spec, Plan& p) {
   m.add(MountOp::mkdir, kMountDev, nullptr, m.str(dev + "/pts"));
   m.add(MountOp::mount, kMountDev, "devpts", m.str(dev + "/pts"), "devpts", MS_NOSUID | MS_NOEXEC,
         "newinstance,ptmxmode=0666,mode=620");
+  p.mounts.back().best_effort = 1;  // some kernels refuse a new devpts instance: warn, go on
   m.add(MountOp::symlink, kMountDev, "pts/ptmx", m.str(dev + "/ptmx"));
   m.add(MountOp::mkdir, kMountDev, nullptr, m.str(dev + "/shm"));
   m.add(MountOp::mount, kMountDev, "tmpfs", m.str(dev + "/shm"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");

@@ -89,18 +89,21 @@ bool token_seen(const Launch& l) { return l.token != 0 && g_token_slot == l.toke
 
 namespace {
 
-Error spawn_error(int err) {
-  Error e = Error::sys("spawn", err);
-  return e;
+// A close-on-exec pipe into two owned ends.
+Status make_pipe(Fd& read_end, Fd& write_end) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
+  read_end.reset(p[0]);
+  write_end.reset(p[1]);
+  return ok();
 }
 
 // A workdir check for posix_spawn, whose chdir failure is indistinguishable from an exec
 // failure once it comes back from glibc.
 Status check_workdir(const char* dir) {
   struct stat st {};
-  if (::stat(dir, &st) != 0) return Error::sys(std::string("workdir \"") + dir + "\"", errno);
-  if (!S_ISDIR(st.st_mode)) return Error::sys(std::string("workdir \"") + dir + "\"", ENOTDIR);
-  if (::access(dir, X_OK) != 0) return Error::sys(std::string("workdir \"") + dir + "\"", errno);
+  int err = ::stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : ::access(dir, X_OK) != 0 ? errno : 0;
+  if (err) return Error::sys(std::string("workdir \"") + dir + "\"", err);
   return ok();
 }
 
@@ -109,34 +112,25 @@ Status check_workdir(const char* dir) {
 Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step) {
   Launch l;
   *failed_step = Step::spawn;
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
-  l.report.reset(pipefd[0]);
-  Fd write_end(pipefd[1]);
+  Fd write_end;
+  if (auto s = make_pipe(l.report, write_end); !s) return s.error();
 
   static std::uint64_t counter = 0;
   l.token = (static_cast<std::uint64_t>(now_ns()) << 8) ^ (++counter) ^ 0x5bd1e995ULL;
   if (l.token == 0) l.token = 1;
   g_token_slot = 0;
   view.report_fd = write_end.get();
+  // The stub writes trace records only while the pipe is at most half full: its size, once.
+  view.report_pipe_size = plan.trace ? static_cast<int>(::fcntl(write_end.get(), F_GETPIPE_SZ)) : 0;
   Fd sync_read, sync_write;
-  if (plan.parent_maps) {
-    int sp[2];
-    if (::pipe2(sp, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
-    sync_read.reset(sp[0]);
-    sync_write.reset(sp[1]);
-  }
+  if (plan.parent_maps)
+    if (auto s = make_pipe(sync_read, sync_write); !s) return s.error();
   view.sync_fd = sync_read.get();
   view.sync_write_fd = sync_write.get();
   Fd events_write;
-  view.events_fd = -1;
-  if (plan.init || plan.pid_fork) {
-    int ep[2];
-    if (::pipe2(ep, O_CLOEXEC) != 0) return Error::sys("pipe", errno);
-    l.events.reset(ep[0]);
-    events_write.reset(ep[1]);
-    view.events_fd = ep[1];
-  }
+  if (plan.init || plan.pid_fork)
+    if (auto s = make_pipe(l.events, events_write); !s) return s.error();
+  view.events_fd = events_write ? events_write.get() : -1;
   view.token_slot = &g_token_slot;
   view.token = l.token;
 
@@ -191,7 +185,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
       return Error::sys("exec \"" + shown, spawn_rc);
     }
   } else if (pid < 0) {
-    return spawn_error(-pid);
+    return Error::sys("spawn", -pid);
   }
   l.pid = pid;
   if (pidfd < 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));

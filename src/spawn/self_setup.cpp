@@ -1,8 +1,8 @@
 #include "self_setup.hpp"
 
 #include <sched.h>
-#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -13,11 +13,11 @@
 namespace rdbox {
 
 namespace {
-bool failed(Outcome& out, const Plan& plan, Step step, int err, std::string what) {
+bool failed(Outcome& out, const Plan& plan, Step step, int err, unsigned item = 0) {
   out.kind = OutcomeKind::setup_failed;
   out.step = step_name(step);
   out.err = err;
-  out.message = what + ": " + std::strerror(err);
+  out.message = describe_failure(plan, step, item, err) + ": " + std::strerror(err);
   out.hint = hint_for(step, err, plan.namespaces != 0);
   return false;
 }
@@ -32,41 +32,35 @@ bool setup_in_rdbox(const Plan& plan, const PlanView& view, SpawnGuard* guard, O
   };
   std::uint64_t rest = plan.unshare_flags;
   if (rest & CLONE_NEWUSER) {
-    if (::unshare(CLONE_NEWUSER) != 0) return failed(out, plan, Step::unshare, errno, "unshare a user namespace");
-    if (int e = setup_own_maps(&view)) return failed(out, plan, Step::id_maps, e, "write own uid/gid map");
+    if (::unshare(CLONE_NEWUSER) != 0) return failed(out, plan, Step::unshare, errno);
+    if (int e = setup_own_maps(&view)) return failed(out, plan, Step::id_maps, e);
     rest &= ~std::uint64_t(CLONE_NEWUSER);
     step_done("id_maps");
   }
   if (guard && !guard->start()) guard = nullptr;  // best effort, as in Session::run
   if (rest && ::unshare(static_cast<int>(rest)) != 0)
-    return failed(out, plan, Step::unshare, errno, "unshare namespaces");
+    return failed(out, plan, Step::unshare, errno);
   if (rest) step_done("unshare");
-  if (int e = setup_time_offsets(&view)) return failed(out, plan, Step::time_offsets, e, "write timens_offsets");
+  if (int e = setup_time_offsets(&view)) return failed(out, plan, Step::time_offsets, e);
   for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
     bool fell_back = false;
     int e = setup_mount_step(plan.mounts[i], &fell_back);
     if (e) {
       const MountStep& m = plan.mounts[i];
-      if (m.op == MountOp::mount && m.fstype && std::string(m.fstype) == "devpts") {
+      if (m.best_effort) {
         out.warnings.push_back(describe_mount_step(plan, static_cast<unsigned>(i)) + ": " + std::strerror(e));
         continue;
       }
-      return failed(out, plan, Step::mounts, e, describe_mount_step(plan, static_cast<unsigned>(i)));
+      return failed(out, plan, Step::mounts, e, static_cast<unsigned>(i));
     }
   }
   if (!plan.mounts.empty()) step_done("mounts");
-  if (int e = setup_hostname(&view)) return failed(out, plan, Step::hostname, e, "hostname \"" + plan.hostname + "\"");
-  if (int e = setup_loopback(&view)) return failed(out, plan, Step::loopback, e, "bring up loopback");
+  if (int e = setup_hostname(&view)) return failed(out, plan, Step::hostname, e);
+  if (int e = setup_loopback(&view)) return failed(out, plan, Step::loopback, e);
   if (plan.trace) {
-    // What the child inherits: rdbox's own namespaces now (the PID and time namespaces
-    // are those of rdbox's children).
-    static const char* const links[] = {"pid_for_children", "mnt", "uts", "ipc", "net", "user", "cgroup",
-                                        "time_for_children"};
-    for (std::size_t k = 0; k < 8; ++k) {
-      struct stat st {};
-      std::string path = std::string("/proc/self/ns/") + links[k];
-      if (::stat(path.c_str(), &st) == 0) out.ns_inode[k] = st.st_ino;
-    }
+    // What the child inherits: rdbox's own namespaces now.
+    auto ino = namespace_inodes(/*for_children=*/true);
+    std::copy(ino.begin(), ino.end(), out.ns_inode);
     out.ns_probed = true;
   }
   return true;
