@@ -180,6 +180,7 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
 
   SessionOptions opts;
   opts.forward_signals = true;
+  opts.reap_orphans = true;
   opts.guard_spawn = false;  // the figures are posix_spawn's own; see docs/benchmarks.md
   auto session = Session::create(opts);
   if (!session) return session.error();

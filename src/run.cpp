@@ -1,34 +1,12 @@
 #include "rdbox/run.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "spawn/guard.hpp"
-#include "spawn/self_setup.hpp"
-#include "spawn/launch.hpp"
-#include "supervise.hpp"
+#include "runtime/instance.hpp"
+#include "runtime/outcome_builder.hpp"
+#include "runtime/supervisor.hpp"
 
 extern char** environ;
 
 namespace rdbox {
-
-// (step, errno) -> what to check, after bubblewrap's raw_clone failure branch.
-std::string hint_for(Step step, int err, bool namespaces) {
-  if (step == Step::spawn) {
-    if (err == EAGAIN) return "the process limit (ulimit -u, the pids cgroup) is reached";
-    if (err == ENOMEM) return "out of memory, or --stack-size too large";
-    if (namespaces && err == EPERM)
-      return "the kernel refused a new namespace: unprivileged user namespaces may be off (see rdbox doctor)";
-    if (namespaces && (err == ENOSPC || err == EUSERS))
-      return "a namespace limit in /proc/sys/user/max_*_namespaces is reached (see rdbox doctor)";
-    if (namespaces && err == EINVAL) return "this kernel lacks a namespace kind you asked for (see rdbox doctor)";
-  }
-  if ((step == Step::mounts || step == Step::id_maps || step == Step::unshare) && (err == EPERM || err == EACCES))
-    return "the host may forbid this without privilege (see rdbox doctor)";
-  return {};
-}
 
 struct Session::Impl {
   SessionOptions opts;
@@ -42,7 +20,8 @@ Session::~Session() = default;
 Expected<std::unique_ptr<Session>> Session::create(SessionOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
-  auto sup = Supervisor::create(SuperviseOptions{impl->opts.forward_signals, impl->opts.reap_orphans});
+  SuperviseOptions so{impl->opts.forward_signals, impl->opts.reap_orphans, impl->opts.watch_stops};
+  auto sup = Supervisor::create(so);
   if (!sup) return sup.error();
   impl->supervisor = std::move(sup.value());
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -50,23 +29,13 @@ Expected<std::unique_ptr<Session>> Session::create(SessionOptions opts) {
 
 Outcome Session::run(const Plan& plan) {
   Outcome out;
-  PlanView view = plan.view();
-  Step failed = Step::spawn;
-  std::unique_ptr<SpawnGuard> guard;
-  bool self_setup = plan.mode == Mode::spawn && (plan.unshare_flags || !plan.mounts.empty());
-  if (plan.mode == Mode::spawn && impl_->opts.guard_spawn) {
-    guard = std::make_unique<SpawnGuard>();
-    if (!self_setup)
-      if (auto g = guard->start(); !g) guard.reset();  // best effort: the run goes on unguarded
-  }
   out.warnings = plan.warnings;
-  if (self_setup && !setup_in_rdbox(plan, view, guard.get(), out)) return out;
+  Step failed = Step::spawn;
   std::int64_t t0 = now_ns();
-  auto l = launch(plan, view, impl_->stack, &failed);
-  if (l && guard) guard->arm(l->pidfd.get());
-  if (!l) out.spawn_us = out.total_us = static_cast<double>(now_ns() - t0) / 1000.0;
-  if (!l) {
-    const Error& e = l.error();
+  auto inst = Instance::create(plan, impl_->stack, impl_->opts.guard_spawn, &failed);
+  if (!inst) {
+    const Error& e = inst.error();
+    out.spawn_us = out.total_us = static_cast<double>(now_ns() - t0) / 1000.0;
     out.kind = failed == Step::exec ? OutcomeKind::exec_failed
                : failed == Step::spawn ? OutcomeKind::spawn_failed
                                        : OutcomeKind::setup_failed;
@@ -76,9 +45,7 @@ Outcome Session::run(const Plan& plan) {
     out.hint = hint_for(failed, e.err, plan.namespaces != 0);
     return out;
   }
-  std::function<void()> stop_guard;
-  if (guard) stop_guard = [&guard] { guard->stop(); };
-  impl_->supervisor->wait(l.value(), plan, impl_->stack, out, impl_->opts.on_event, stop_guard);
+  inst.value()->wait(*impl_->supervisor, out, impl_->opts.on_event);
   return out;
 }
 

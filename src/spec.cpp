@@ -307,16 +307,12 @@ Status validate_sandbox(const Spec& s) {
   bool vfork_like = s.mode == Mode::vfork || (s.mode == Mode::clone && (f & CLONE_VFORK));
   bool sandbox = ns || s.rootfs || s.user;
   if (s.mode == Mode::spawn && sandbox) {
+    // posix_spawn runs no rdbox code in the child: the sandbox would have to be built in
+    // rdbox itself, which would then sit inside it holding what the command must not
+    // reach (the rootfs's host fd, its own memory and environment).
     std::string opt = ns ? ns_option(s, ns & -ns) : std::string("--user");
-    if (!s.spawn_self_setup)
-      return Error::input(opt, "not with --mode spawn here: posix_spawn runs no rdbox code in the child, and rdbox can "
-                               "set the sandbox up in itself only once per process (use --mode clone)");
-    if (s.user)
-      return Error::input("--user", "not with --mode spawn: posix_spawn cannot switch identity in the child (use --mode clone)");
-    if (s.init) return Error::input("--init", "not with --mode spawn: the init is rdbox code in the child (use --mode clone)");
-    if (!s.uid_maps.empty() || !s.gid_maps.empty())
-      return Error::input(s.uid_maps.empty() ? "--gid-map" : "--uid-map",
-                          "not with --mode spawn: rdbox maps itself before posix_spawn and can map only its own ids");
+    return Error::input(opt, "not with --mode spawn: posix_spawn runs no rdbox code in the child, so it cannot build "
+                             "a sandbox (use --mode clone, fork or vfork)");
   }
   if (vfork_like && s.init)
     return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "

@@ -474,11 +474,4 @@ int step_sigmask(const PlanView*) {
 
 int exec_stub_entry(void* arg) { exec_stub(static_cast<const PlanView*>(arg)); }
 
-// The steps rdbox runs in itself before posix_spawn (self_setup.cpp): same code, errno back.
-int setup_own_maps(const PlanView* v) { return step_id_maps(v); }
-int setup_time_offsets(const PlanView* v) { return step_time_offsets(v); }
-int setup_mount_step(const MountStep& m, bool* fell_back) { return run_mount_step(m, fell_back); }
-int setup_hostname(const PlanView* v) { return step_hostname(v); }
-int setup_loopback(const PlanView* v) { return step_loopback(v); }
-
 }  // namespace rdbox

@@ -12,11 +12,4 @@ namespace rdbox {
 // clone(2) entry point: `arg` is a const PlanView*.
 int exec_stub_entry(void* arg);
 
-// Stub steps rdbox runs in itself before posix_spawn; each returns an errno (0 = done).
-int setup_own_maps(const PlanView* v);
-int setup_time_offsets(const PlanView* v);
-int setup_mount_step(const MountStep& m, bool* fell_back);
-int setup_hostname(const PlanView* v);
-int setup_loopback(const PlanView* v);
-
 }  // namespace rdbox

@@ -11,15 +11,24 @@
 
 namespace rdbox {
 
+// The defaults are right for a library inside a larger program: rdbox waits only for its
+// own children (by pidfd), changes no signal disposition or mask of other threads, and
+// never reaps the program's other children. Many Sessions may run at once, one per thread.
 struct SessionOptions {
-  bool forward_signals = true;  // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH
+  // Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH that reach the
+  // calling thread to the command (they are blocked in that thread while it waits).
+  bool forward_signals = false;
   // rdbox becomes a child subreaper, reaps every child it gets and, when the command
-  // ends, kills what the command left running. Turn off in a program with other children.
-  bool reap_orphans = true;
+  // ends, kills what the command left running. Only for a process with no other children
+  // (the CLI turns it on).
+  bool reap_orphans = false;
+  // Report the command's stops and continues (SIGCHLD through a signalfd in the calling
+  // thread), and do job control at a terminal.
+  bool watch_stops = false;
   // --mode spawn: posix_spawn runs no rdbox code in the child, so PR_SET_PDEATHSIG is
   // held by a small guard process instead, which kills the command if rdbox dies.
   bool guard_spawn = true;
-  // Called as the command stops and continues.
+  // Called as the command stops and continues (with watch_stops).
   std::function<void(pid_t, const ChildEvent&)> on_event;
 };
 

@@ -122,9 +122,6 @@ struct Spec {
   std::vector<std::string> tmpfs;
   bool read_only = false;
   bool dry_run = false;
-  // --mode spawn may build the sandbox in rdbox itself before posix_spawn (the child
-  // inherits it). Only for a process that launches once: `rdbox run`, not compare.
-  bool spawn_self_setup = false;
 
   // The namespaces after implications: --hostname → uts, --rootfs/--bind/--tmpfs → mount,
   // --init → pid, --uid-map → user.

@@ -222,6 +222,7 @@ int run_command(rdbox::Spec& spec, const RunArgs& args) {
   // but only once everything else has been set up (nothing is left behind on an error).
   auto report_fd = std::make_shared<int>(2);
   rdbox::SessionOptions opts;
+  opts.forward_signals = opts.reap_orphans = opts.watch_stops = true;  // the CLI owns its process
   if (spec.report == rdbox::ReportFormat::text)
     opts.on_event = [report_fd](pid_t pid, const rdbox::ChildEvent& ev) {
       write_all(*report_fd, rdbox::event_line(pid, ev) + "\n");
@@ -522,7 +523,6 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) {
     spec.command = std::move(command);
-    spec.spawn_self_setup = true;  // one launch per process: --mode spawn may set up in rdbox
     if ((spec.vm || spec.vfork) && !args.mode) args.mode = "clone";
     return run_command(spec, args);
   }

@@ -85,14 +85,11 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
     p.clone_flags |= ns & ~std::uint64_t(CLONE_NEWTIME);
     p.unshare_flags = ns & CLONE_NEWTIME;
     p.setup_in = "child: clone(2) flags, then the exec stub";
-  } else if (spec.mode == Mode::spawn) {
-    p.unshare_flags = ns;
-    p.setup_in = "rdbox itself, before posix_spawn: unshare(2), then the child inherits the namespaces";
   } else {
     p.unshare_flags = ns;
     p.setup_in = "child: unshare(2) in the exec stub";
   }
-  p.new_pid = (ns & CLONE_NEWPID) && spec.mode != Mode::spawn;
+  p.new_pid = ns & CLONE_NEWPID;
   p.pid_fork = (ns & CLONE_NEWPID) && spec.mode == Mode::fork;
   if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
 

@@ -18,21 +18,19 @@
 namespace rdbox {
 
 namespace {
-volatile int g_guarded_pidfd = -1;  // rdbox's pidfd of the spawned child, shared memory
-pid_t g_guard_parent = 0;
-
 // Runs on its own stack in rdbox's memory: raw system calls only (see stub.cpp).
-int guard_main(void*) {
+int guard_main(void* arg) {
+  auto* shared = static_cast<SpawnGuard::Shared*>(arg);
   unsigned long usr1 = 1UL << (SIGUSR1 - 1);
   sys::call(SYS_rt_sigprocmask, SIG_BLOCK, &usr1, nullptr, 8);
   sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
   // Any SIGUSR1 wakes us; only rdbox's death (we are re-parented) counts.
-  while (sys::call(SYS_getppid) == g_guard_parent) {
+  while (sys::call(SYS_getppid) == shared->parent) {
     siginfo_t info;
     sys::call(SYS_rt_sigtimedwait, &usr1, &info, nullptr, 8);
   }
   // rdbox is gone: take the command with it, as PR_SET_PDEATHSIG would have.
-  int fd = g_guarded_pidfd;
+  int fd = shared->pidfd;
   if (fd >= 0) sys::call(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
   for (;;) sys::call(SYS_exit_group, 0);
 }
@@ -40,18 +38,22 @@ int guard_main(void*) {
 
 Status SpawnGuard::start() {
   if (auto s = stack_.ensure(16 * 1024); !s) return s;
-  g_guard_parent = ::getpid();
-  g_guarded_pidfd = -1;
+  shared_ = std::make_unique<Shared>();
+  shared_->parent = ::getpid();
   int pidfd = -1;
-  pid_t pid = ::clone(guard_main, stack_.top(), CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd);
+  pid_t pid = ::clone(guard_main, stack_.top(), CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, shared_.get(), &pidfd);
   if (pid < 0) return Error::sys("spawn guard", errno);
   pid_ = pid;
   pidfd_.reset(pidfd);
   return ok();
 }
 
-void SpawnGuard::arm(int pidfd) { g_guarded_pidfd = pidfd; }
-void SpawnGuard::disarm() { g_guarded_pidfd = -1; }
+void SpawnGuard::arm(int pidfd) {
+  if (shared_) shared_->pidfd = pidfd;
+}
+void SpawnGuard::disarm() {
+  if (shared_) shared_->pidfd = -1;
+}
 
 void SpawnGuard::stop() {
   if (pid_ <= 0) return;

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <memory>
+
 #include "rdbox/error.hpp"
 #include "launch.hpp"
 
@@ -23,7 +25,14 @@ class SpawnGuard {
   void arm(int pidfd);
   void disarm();
 
+  // What the guard reads, in memory it shares with rdbox: one per guard (thread-safe).
+  struct Shared {
+    volatile int pidfd = -1;  // rdbox's pidfd of the spawned child
+    pid_t parent = 0;
+  };
+
  private:
+  std::unique_ptr<Shared> shared_;
   ChildStack stack_;
   pid_t pid_ = -1;
   Fd pidfd_;

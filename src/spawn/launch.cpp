@@ -15,15 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace rdbox {
 
 namespace {
-// The stub writes a launch's token here; with a private (copy-on-write) address space the
-// write lands in the child's copy and rdbox never sees it.
-volatile std::uint64_t g_token_slot = 0;
+// Tokens are unique per launch in this process, whatever the thread.
+std::atomic<std::uint64_t> g_token_counter{0};
 constexpr unsigned char kPaint = 0xA5;
 
 struct ThreadUsage {
@@ -85,7 +85,9 @@ std::size_t ChildStack::high_water() const {
   return usable_ - untouched;
 }
 
-bool token_seen(const Launch& l) { return l.token != 0 && g_token_slot == l.token; }
+// With a private (copy-on-write) address space the stub's write lands in the child's copy
+// and rdbox never sees it.
+bool token_seen(const Launch& l) { return l.token != 0 && l.token_slot && *l.token_slot == l.token; }
 
 namespace {
 
@@ -115,10 +117,9 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   Fd write_end;
   if (auto s = make_pipe(l.report, write_end); !s) return s.error();
 
-  static std::uint64_t counter = 0;
-  l.token = (static_cast<std::uint64_t>(now_ns()) << 8) ^ (++counter) ^ 0x5bd1e995ULL;
+  l.token = (static_cast<std::uint64_t>(now_ns()) << 8) ^ (++g_token_counter) ^ 0x5bd1e995ULL;
   if (l.token == 0) l.token = 1;
-  g_token_slot = 0;
+  l.token_slot = std::make_unique<volatile std::uint64_t>(0);
   view.report_fd = write_end.get();
   // The stub writes trace records only while the pipe is at most half full: its size, once.
   view.report_pipe_size = plan.trace ? static_cast<int>(::fcntl(write_end.get(), F_GETPIPE_SZ)) : 0;
@@ -131,7 +132,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   if (plan.init || plan.pid_fork)
     if (auto s = make_pipe(l.events, events_write); !s) return s.error();
   view.events_fd = events_write ? events_write.get() : -1;
-  view.token_slot = &g_token_slot;
+  view.token_slot = l.token_slot.get();
   view.token = l.token;
 
   bool vm = plan.mode == Mode::clone && (plan.clone_flags & CLONE_VM);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "rdbox/error.hpp"
@@ -48,6 +49,9 @@ struct Launch {
   long parent_minflt = 0;
   bool parent_slept = false;  // a voluntary context switch during the primitive
   std::uint64_t token = 0;
+  // Where the stub writes the token: this launch's own word, so that launches in many
+  // threads at once never see each other's (heap: its address survives moving Launch).
+  std::unique_ptr<volatile std::uint64_t> token_slot;
   std::int64_t id_maps_ns = 0;  // rdbox writing the child's maps (parent half)
 };
 

@@ -1,0 +1,58 @@
+#include "instance.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace rdbox {
+
+Expected<std::unique_ptr<Instance>> Instance::create(const Plan& plan, ChildStack& stack, bool guard_spawn,
+                                                     Step* failed_step) {
+  std::unique_ptr<Instance> inst(new Instance(plan, stack));
+  if (plan.mode == Mode::spawn && guard_spawn) {
+    inst->guard_ = std::make_unique<SpawnGuard>();
+    if (!inst->guard_->start()) inst->guard_.reset();  // best effort: the run goes on unguarded
+  }
+  inst->view_ = plan.view();
+  auto l = launch(plan, inst->view_, stack, failed_step);
+  if (!l) return l.error();  // launch() reaps what it made; the guard stops with inst
+  inst->launch_ = std::move(l.value());
+  if (inst->guard_) inst->guard_->arm(inst->launch_.pidfd.get());
+  return inst;
+}
+
+void Instance::wait(Supervisor& supervisor, Outcome& out, const EventSink& sink) {
+  std::function<void()> stop_guard;
+  if (guard_) stop_guard = [this] { guard_->stop(); };
+  supervisor.wait(launch_, plan_, stack_, out, sink, stop_guard);
+}
+
+Status Instance::kill(int sig) {
+  if (!launch_.pidfd) return Error::sys("kill", ESRCH);
+  if (::syscall(SYS_pidfd_send_signal, launch_.pidfd.get(), sig, nullptr, 0) != 0) return Error::sys("kill", errno);
+  return ok();
+}
+
+Instance::~Instance() {
+  if (launch_.pidfd) {
+    // Never waited for (an error or an exception on the way): end it, and reap it.
+    ::syscall(SYS_pidfd_send_signal, launch_.pidfd.get(), SIGKILL, nullptr, 0);
+    siginfo_t si;
+    while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launch_.pidfd.get()), &si, WEXITED) < 0 &&
+           errno == EINTR) {
+    }
+  }
+  if (guard_) guard_->stop();
+  launch_.events.reset();
+  launch_.report.reset();
+  launch_.pidfd.reset();
+}
+
+}  // namespace rdbox

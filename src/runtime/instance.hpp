@@ -1,0 +1,46 @@
+// Instance: one sandbox's resources — the child's pidfd, the report and events pipes, the
+// borrowed clone stack, the spawn guard — through create → wait → destroy. The destructor
+// releases what is still held in reverse order, on every path: a child not yet reaped is
+// killed through its pidfd and reaped, the guard is stopped, the pipes are closed.
+#pragma once
+
+#include <memory>
+
+#include "rdbox/error.hpp"
+#include "rdbox/outcome.hpp"
+#include "rdbox/plan.hpp"
+#include "spawn/guard.hpp"
+#include "spawn/launch.hpp"
+#include "supervisor.hpp"
+
+namespace rdbox {
+
+class Instance {
+ public:
+  // Creates the child; the stub runs its steps and execs the command. On failure the
+  // Error's step is in *failed_step (spawn, workdir, id_maps, exec) and nothing is left.
+  static Expected<std::unique_ptr<Instance>> create(const Plan& plan, ChildStack& stack, bool guard_spawn,
+                                                    Step* failed_step);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Supervises the run to its end and fills `out` (through an OutcomeBuilder).
+  void wait(Supervisor& supervisor, Outcome& out, const EventSink& sink);
+  // Signals the child (by pidfd: never a recycled pid). ESRCH once it has been reaped.
+  Status kill(int sig);
+  pid_t pid() const { return launch_.pid; }
+
+ private:
+  Instance(const Plan& plan, ChildStack& stack) : plan_(plan), stack_(stack) {}
+
+  const Plan& plan_;
+  ChildStack& stack_;
+  // What the stub reads: a CLONE_VM child reads it from this memory until it execs, so it
+  // lives as long as the Instance.
+  PlanView view_;
+  std::unique_ptr<SpawnGuard> guard_;
+  Launch launch_;
+};
+
+}  // namespace rdbox

@@ -1,0 +1,182 @@
+#include "outcome_builder.hpp"
+
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rdbox {
+
+namespace {
+double us_between(std::int64_t a, std::int64_t b) { return static_cast<double>(b - a) / 1000.0; }
+}  // namespace
+
+void OutcomeBuilder::launched(pid_t pid, std::int64_t t_start_ns, std::int64_t t_spawned_ns, long minflt,
+                              bool suspended) {
+  t_start_ = t_start_ns;
+  out_.pid = pid;
+  out_.parent_suspended = suspended;
+  out_.parent_minflt = minflt;
+  out_.spawn_us = us_between(t_start_ns, t_spawned_ns);
+  out_.kind = OutcomeKind::exited;
+}
+
+void OutcomeBuilder::add_step(const std::string& name, double us) {
+  for (auto& s : out_.steps_us)
+    if (s.first == name) {
+      s.second += us;
+      return;
+    }
+  out_.steps_us.emplace_back(name, us);
+}
+
+void OutcomeBuilder::step_record(const StubRecord& r) {
+  Step step = static_cast<Step>(r.step);
+  if (step == Step::start) {
+    add_step("create", us_between(t_start_, r.t_ns));
+  } else if (prev_step_t_) {
+    std::string name = step == Step::mounts && r.item < plan_.mounts.size() ? kMountGroups[plan_.mounts[r.item].group]
+                                                                            : step_name(step);
+    add_step(name, us_between(prev_step_t_, r.t_ns));
+  }
+  prev_step_t_ = r.t_ns;
+}
+
+void OutcomeBuilder::failure_record(const StubRecord& r) {
+  if (failed_) return;
+  if (!exec_at_) exec_at_ = r.t_ns;
+  failed_ = true;
+  Step step = static_cast<Step>(r.step);
+  out_.step = step_name(step);
+  out_.err = r.err;
+  out_.kind = step == Step::exec ? OutcomeKind::exec_failed : OutcomeKind::setup_failed;
+  out_.message = describe_failure(plan_, step, r.item, r.err) + ": " + std::strerror(r.err);
+  out_.hint = hint_for(step, r.err, plan_.namespaces != 0);
+}
+
+void OutcomeBuilder::record(const StubRecord& r) {
+  switch (r.severity) {
+    case kStepDone: step_record(r); return;
+    case kNsInode:
+      out_.ns_probed = true;
+      if (r.item < kNamespaceCount) out_.ns_inode[r.item] = static_cast<std::uint64_t>(r.t_ns);
+      return;
+    case kWarning:
+      out_.warnings.push_back(describe_failure(plan_, static_cast<Step>(r.step), r.item, r.err) + ": " +
+                              std::strerror(r.err));
+      return;
+    case kExecAt:
+      if (!exec_at_) exec_at_ = r.t_ns;
+      if (prev_step_t_) {
+        add_step("stub", us_between(prev_step_t_, r.t_ns));
+        prev_step_t_ = r.t_ns;
+      }
+      return;
+    case kFatal: failure_record(r); return;
+    default: return;
+  }
+}
+
+void OutcomeBuilder::report_closed(std::int64_t now, bool token_seen, bool slept, std::int64_t t_spawned_ns) {
+  out_.exec_us = us_between(t_start_, now);
+  if (plan_.trace && exec_at_ && !failed_) add_step("exec", us_between(exec_at_, now));
+  out_.exec_seen = !failed_;
+  out_.shared_memory = token_seen;
+  // rdbox was suspended when it slept in the primitive and resumed only after the stub
+  // reached execve (or failed). Either alone can be fooled: a preempted fork parent also
+  // resumes late, and a sleep can have other causes.
+  out_.parent_suspended = slept && exec_at_ != 0 && exec_at_ <= t_spawned_ns;
+}
+
+void OutcomeBuilder::exec_without_stub() {
+  out_.exec_us = out_.spawn_us;
+  out_.exec_seen = true;
+}
+
+bool OutcomeBuilder::event(const ChildEvent& ev) {
+  if (have_last_ && last_.kind == ev.kind && last_.signal == ev.signal) return false;
+  have_last_ = true;
+  last_ = ev;
+  out_.events.push_back(ev);
+  return true;
+}
+
+void OutcomeBuilder::exited(const siginfo_t& si, const struct rusage& ru) {
+  if (done_) return;
+  done_ = true;
+  bool ran = !failed_;
+  if (si.si_code == CLD_EXITED) {
+    if (ran) out_.kind = OutcomeKind::exited;
+    out_.code = si.si_status;
+  } else {
+    if (ran) out_.kind = OutcomeKind::signaled;
+    out_.signal = si.si_status;
+    out_.core_dumped = si.si_code == CLD_DUMPED;
+  }
+  ChildUsage& u = out_.usage;
+  u.utime_us = ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec;
+  u.stime_us = ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec;
+  u.maxrss_kb = ru.ru_maxrss;
+  u.minflt = ru.ru_minflt;
+  u.majflt = ru.ru_majflt;
+  u.nvcsw = ru.ru_nvcsw;
+  u.nivcsw = ru.ru_nivcsw;
+}
+
+void OutcomeBuilder::finish(std::int64_t now) { out_.total_us = us_between(t_start_, now); }
+
+std::string describe_mount_step(const Plan& plan, unsigned item) {
+  if (item >= plan.mounts.size()) return std::string("mount step");
+  const MountStep& m = plan.mounts[item];
+  switch (m.op) {
+    case MountOp::mount:
+      if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on \"" + m.dst + "\"";
+      if (!m.src) return "make \"" + std::string(m.dst) + "\" private";
+      return "mount " + std::string(m.fstype ? m.fstype : "?") + " on \"" + m.dst + "\"";
+    case MountOp::remount_ro: return "remount \"" + std::string(m.dst) + "\" read-only";
+    case MountOp::mkdir: return "mkdir \"" + std::string(m.dst) + "\"";
+    case MountOp::touch: return "create \"" + std::string(m.dst) + "\"";
+    case MountOp::symlink: return "symlink \"" + std::string(m.dst) + "\"";
+    case MountOp::pivot: return "pivot_root to \"" + std::string(m.dst) + "\"";
+    case MountOp::hold_fd: return "open \"" + std::string(m.src) + "\"";
+  }
+  return std::string("mount step");
+}
+
+std::string describe_failure(const Plan& plan, Step step, unsigned item, int err) {
+  switch (step) {
+    case Step::exec: {
+      std::string what = "exec \"" + plan.display_name + "\"";
+      if (err == EACCES && item < plan.candidate_store.size() && plan.candidate_store[item] != plan.display_name)
+        what += " (" + plan.candidate_store[item] + ")";
+      return what;
+    }
+    case Step::workdir: return "workdir \"" + plan.workdir + "\"";
+    case Step::mounts: return describe_mount_step(plan, item);
+    case Step::hostname: return "hostname \"" + plan.hostname + "\"";
+    case Step::loopback: return "bring up loopback";
+    case Step::id_maps: return plan.self_maps ? "write own uid/gid map" : "wait for uid/gid maps";
+    case Step::unshare: return "unshare namespaces";
+    case Step::time_offsets: return "write timens_offsets";
+    case Step::user: return "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
+    default: return std::string("setup step ") + step_name(step);
+  }
+}
+
+// (step, errno) -> what to check, after bubblewrap's raw_clone failure branch.
+std::string hint_for(Step step, int err, bool namespaces) {
+  if (step == Step::spawn) {
+    if (err == EAGAIN) return "the process limit (ulimit -u, the pids cgroup) is reached";
+    if (err == ENOMEM) return "out of memory, or --stack-size too large";
+    if (namespaces && err == EPERM)
+      return "the kernel refused a new namespace: unprivileged user namespaces may be off (see rdbox doctor)";
+    if (namespaces && (err == ENOSPC || err == EUSERS))
+      return "a namespace limit in /proc/sys/user/max_*_namespaces is reached (see rdbox doctor)";
+    if (namespaces && err == EINVAL) return "this kernel lacks a namespace kind you asked for (see rdbox doctor)";
+  }
+  if ((step == Step::mounts || step == Step::id_maps || step == Step::unshare) && (err == EPERM || err == EACCES))
+    return "the host may forbid this without privilege (see rdbox doctor)";
+  return {};
+}
+
+}  // namespace rdbox

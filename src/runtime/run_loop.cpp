@@ -1,0 +1,212 @@
+// Supervisor::wait: one poll loop over the run's sources; each source has its handler.
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "outcome_builder.hpp"
+#include "supervisor.hpp"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace rdbox {
+
+namespace {
+
+// waitid(2) as the kernel has it: with the child's rusage.
+int waitid_ru(idtype_t type, id_t id, siginfo_t* si, int options, struct rusage* ru) {
+  std::memset(si, 0, sizeof *si);
+  long r;
+  do r = ::syscall(SYS_waitid, type, id, si, options, ru);
+  while (r < 0 && errno == EINTR);
+  return static_cast<int>(r);
+}
+
+bool is_forwarded(int sig) {
+  for (int s : kForwardedSignals)
+    if (s == sig) return true;
+  return false;
+}
+
+class RunLoop {
+ public:
+  RunLoop(const Supervisor& sup, Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink)
+      : sup_(sup), l_(l), plan_(plan), stack_(stack), out_(out), b_(plan, out), sink_(sink), job_pgid_(l.pid) {}
+  void run();
+
+ private:
+  enum Source { kSignals, kEvents, kPidfd, kReport };
+  int sources(struct pollfd* fds, Source* kinds) const;
+  void on_report();
+  void on_signals();
+  void on_events();
+  void reap();
+  void report_event(const ChildEvent& ev);
+  void job_control(const ChildEvent& ev);
+
+  const Supervisor& sup_;
+  Launch& l_;
+  const Plan& plan_;
+  ChildStack& stack_;
+  Outcome& out_;
+  OutcomeBuilder b_;
+  const EventSink& sink_;
+  pid_t job_pgid_;  // the command's process group (the relay's command leads its own)
+};
+
+int RunLoop::sources(struct pollfd* fds, Source* kinds) const {
+  int n = 0;
+  auto add = [&](int fd, short events, Source kind) {
+    fds[n] = {fd, events, 0};
+    kinds[n++] = kind;
+  };
+  if (sup_.signal_fd() >= 0) add(sup_.signal_fd(), POLLIN, kSignals);
+  if (l_.events && !b_.done()) add(l_.events.get(), POLLIN, kEvents);
+  if (l_.pidfd && !b_.done()) add(l_.pidfd.get(), POLLIN, kPidfd);
+  // Only the hang-up wakes rdbox: records written before it (the exec-time stamp, step
+  // times) are read in one go then, instead of costing a wake-up each.
+  if (l_.report) add(l_.report.get(), 0, kReport);
+  return n;
+}
+
+void RunLoop::on_report() {
+  StubRecord rs[32];
+  for (;;) {
+    ssize_t got = ::read(l_.report.get(), rs, sizeof rs);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof rs[0]); ++i) b_.record(rs[i]);
+  }
+  b_.report_closed(now_ns(), token_seen(l_), l_.parent_slept, l_.t_spawned_ns);
+  bool vm = plan_.mode == Mode::clone && (plan_.clone_flags & CLONE_VM);
+  if (vm && plan_.trace && stack_.painted()) out_.stack_used = stack_.high_water();
+  l_.report.reset();
+}
+
+void RunLoop::on_signals() {
+  struct signalfd_siginfo info[8];
+  ssize_t got;
+  bool chld = false;
+  while ((got = ::read(sup_.signal_fd(), info, sizeof info)) > 0) {
+    for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof info[0]); ++i) {
+      const auto& si = info[i];
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig != SIGCHLD) {
+        if (is_forwarded(sig) && !b_.done() && l_.pidfd)
+          ::syscall(SYS_pidfd_send_signal, l_.pidfd.get(), sig, nullptr, 0);
+        continue;
+      }
+      chld = true;
+      // Stops reach rdbox twice: here (which survives the child exiting right after a
+      // continue) and through waitid (which still sees a state whose SIGCHLD was merged
+      // into an earlier one). The builder reports each change once.
+      if (b_.done() || static_cast<pid_t>(si.ssi_pid) != l_.pid) continue;
+      if (si.ssi_code == CLD_STOPPED || si.ssi_code == CLD_TRAPPED)
+        report_event({ChildEvent::stopped, si.ssi_status});
+      else if (si.ssi_code == CLD_CONTINUED)
+        report_event({ChildEvent::continued, 0});
+    }
+  }
+  if (chld) reap();
+}
+
+void RunLoop::on_events() {
+  StubRecord r{};
+  ssize_t got = ::read(l_.events.get(), &r, sizeof r);
+  if (got == 0) l_.events.reset();
+  if (got != static_cast<ssize_t>(sizeof r)) return;
+  if (r.item) job_pgid_ = static_cast<pid_t>(r.item);
+  report_event(r.severity == kJobStop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
+}
+
+void RunLoop::reap() {
+  siginfo_t si;
+  struct rusage ru;
+  int opts = WEXITED | WNOHANG | (sup_.options().watch_stops ? WSTOPPED | WCONTINUED : 0);
+  while (!b_.done()) {
+    int r = l_.pidfd ? waitid_ru(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(l_.pidfd.get()), &si, opts, &ru)
+                     : waitid_ru(P_PID, static_cast<id_t>(l_.pid), &si, opts, &ru);
+    if (r != 0 || si.si_pid == 0) break;
+    if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED) {
+      report_event({ChildEvent::stopped, si.si_status});
+    } else if (si.si_code == CLD_CONTINUED) {
+      report_event({ChildEvent::continued, 0});
+    } else {
+      // A stopped process runs again only after SIGCONT (SIGKILL aside): if it ended while
+      // we still had it stopped, its continue was merged into an earlier SIGCHLD.
+      const ChildEvent* last = b_.last_event();
+      bool killed = si.si_code != CLD_EXITED && si.si_status == SIGKILL;
+      if (last && last->kind == ChildEvent::stopped && !killed) report_event({ChildEvent::continued, 0});
+      b_.exited(si, ru);
+    }
+  }
+  if (!sup_.options().reap_orphans) return;
+  while (waitid_ru(P_ALL, 0, &si, WEXITED | WNOHANG, &ru) == 0 && si.si_pid != 0) {
+  }
+}
+
+void RunLoop::report_event(const ChildEvent& ev) {
+  if (!b_.event(ev)) return;
+  if (sink_) sink_(l_.pid, ev);
+  job_control(ev);
+}
+
+// Job control at a terminal: give the terminal back, stop as the command did, and on our
+// own continue hand it over again and continue the command's group.
+void RunLoop::job_control(const ChildEvent& ev) {
+  int s = ev.signal;
+  if (ev.kind != ChildEvent::stopped || !plan_.take_tty || (s != SIGTSTP && s != SIGTTIN && s != SIGTTOU)) return;
+  ::tcsetpgrp(0, ::getpgrp());
+  ::kill(::getpid(), SIGSTOP);
+  ::tcsetpgrp(0, job_pgid_);
+  ::kill(-job_pgid_, SIGCONT);
+}
+
+void RunLoop::run() {
+  b_.launched(l_.pid, l_.t_start_ns, l_.t_spawned_ns, l_.parent_minflt, l_.parent_suspended);
+  if (l_.id_maps_ns) b_.add_step("id_maps (rdbox)", static_cast<double>(l_.id_maps_ns) / 1000.0);
+  for (const auto& r : l_.early_records) b_.record(r);
+  if (!l_.has_stub) {
+    b_.exec_without_stub();  // posix_spawn returned after the exec: nothing to read
+    l_.report.reset();
+  }
+  while (!b_.done() || l_.report) {
+    struct pollfd fds[4];
+    Source kinds[4];
+    int n = sources(fds, kinds);
+    if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!fds[i].revents) continue;
+      switch (kinds[i]) {
+        case kReport: on_report(); break;
+        case kSignals: on_signals(); break;
+        case kEvents: on_events(); break;
+        case kPidfd: reap(); break;
+      }
+    }
+  }
+  b_.finish(now_ns());
+}
+
+}  // namespace
+
+void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink,
+                      const std::function<void()>& before_sweep) {
+  RunLoop(*this, l, plan, stack, out, sink).run();
+  if (plan.take_tty) ::tcsetpgrp(0, ::getpgrp());
+  if (before_sweep) before_sweep();
+  if (opts_.reap_orphans) kill_descendants();
+  l.pidfd.reset();
+}
+
+}  // namespace rdbox

@@ -1,0 +1,118 @@
+// The library inside a real program: many runs at once from many threads, while the
+// program has a child of its own that the library must neither reap nor disturb.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rdbox/run.hpp"
+
+namespace {
+
+constexpr int kThreads = 8;
+constexpr int kRunsPerThread = 50;
+
+rdbox::Spec sandboxed(int code, int variant) {
+  rdbox::Spec s;
+  static const rdbox::Mode modes[] = {rdbox::Mode::clone, rdbox::Mode::fork, rdbox::Mode::clone};
+  s.mode = modes[variant % 3];
+  s.vm = variant % 3 == 2;  // CLONE_VM: the stub runs in this program's memory
+  s.namespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  s.hostname = "t" + std::to_string(variant);
+  s.report = rdbox::ReportFormat::none;
+  // PID 1 of its namespace, its own hostname, and the status we expect back.
+  s.command = {"/bin/sh", "-c",
+               "[ $$ = 1 ] && [ \"$(cat /proc/sys/kernel/hostname)\" = t" + std::to_string(variant) + " ] && exit " +
+                   std::to_string(code)};
+  return s;
+}
+
+TEST(Library, ManyThreadsManyRunsAndTheHostKeepsItsChild) {
+  // The host program's own child: it must still be ours to reap at the end.
+  pid_t own = ::fork();
+  ASSERT_GE(own, 0);
+  if (own == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  struct sigaction chld_before {};
+  ::sigaction(SIGCHLD, nullptr, &chld_before);
+
+  std::atomic<int> wrong{0}, done_threads{0};
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> failures;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRunsPerThread; ++i) {
+        int code = (t * kRunsPerThread + i) % 200;
+        rdbox::Outcome out = rdbox::run(sandboxed(code, t * kRunsPerThread + i));
+        if (out.kind != rdbox::OutcomeKind::exited || out.code != code) {
+          ++wrong;
+          std::lock_guard<std::mutex> lock(m);
+          failures.push_back("thread " + std::to_string(t) + " run " + std::to_string(i) + ": kind " +
+                             rdbox::to_string(out.kind) + " code " + std::to_string(out.code) + " want " +
+                             std::to_string(code) + " " + out.message);
+        }
+      }
+      ++done_threads;
+      cv.notify_all();
+    });
+  {
+    std::unique_lock<std::mutex> lock(m);
+    bool finished = cv.wait_for(lock, std::chrono::seconds(180), [&] { return done_threads == kThreads; });
+    if (!finished) {
+      std::fprintf(stderr, "hang: %d of %d threads finished\n", done_threads.load(), kThreads);
+      ::kill(own, SIGKILL);
+      std::_Exit(1);  // hung threads cannot be joined
+    }
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  for (std::size_t i = 0; i < failures.size() && i < 5; ++i) ADD_FAILURE() << failures[i];
+
+  // Nothing process-wide changed, and the host's child is still the host's.
+  int subreaper = -1;
+  ::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0);
+  EXPECT_EQ(subreaper, 0) << "the library made the program a subreaper";
+  struct sigaction chld_after {};
+  ::sigaction(SIGCHLD, nullptr, &chld_after);
+  EXPECT_EQ(chld_after.sa_handler, chld_before.sa_handler);
+  ASSERT_EQ(::kill(own, 0), 0) << "the program's own child is gone";
+  ASSERT_EQ(::kill(own, SIGTERM), 0);
+  int status = 0;
+  EXPECT_EQ(::waitpid(own, &status, 0), own) << "the library reaped the program's child";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
+TEST(Library, ACommandThatLeavesAChildBehindDoesNotTouchTheHostsChildren) {
+  pid_t own = ::fork();
+  ASSERT_GE(own, 0);
+  if (own == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  rdbox::Spec s;
+  s.report = rdbox::ReportFormat::none;
+  s.command = {"/bin/sh", "-c", "sleep 0.2 & exit 7"};
+  rdbox::Outcome out = rdbox::run(s);
+  EXPECT_EQ(out.kind, rdbox::OutcomeKind::exited);
+  EXPECT_EQ(out.code, 7);
+  ASSERT_EQ(::kill(own, SIGKILL), 0);
+  int status = 0;
+  EXPECT_EQ(::waitpid(own, &status, 0), own);
+}
+
+}  // namespace
