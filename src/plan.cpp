@@ -34,8 +34,50 @@ const char* step_name(Step s) {
     case Step::user: return "user";
     case Step::probe: return "probe";
     case Step::start: return "start";
+    case Step::pid_fork: return "pid_fork";
   }
   return "unknown";
+}
+
+const char* mount_op_name(MountOp op) {
+  switch (op) {
+    case MountOp::propagate: return "propagate";
+    case MountOp::root: return "root";
+    case MountOp::overlay_root: return "overlay_root";
+    case MountOp::mount: return "mount";
+    case MountOp::readonly: return "readonly";
+    case MountOp::mkdir: return "mkdir";
+    case MountOp::mknod: return "mknod";
+    case MountOp::symlink: return "symlink";
+    case MountOp::pivot: return "pivot_root";
+  }
+  return "mount";
+}
+
+// The stub's steps in their one reviewed order. The stub runs exactly this array, and
+// --dry-run prints it.
+void build_program(Plan& p) {
+  auto& g = p.program;
+  g.clear();
+  auto add = [&](Step s, bool when, bool traced = false, std::uint32_t item = 0) {
+    if (when) g.push_back(StepOp{s, item, traced ? 1u : 0u});
+  };
+  add(Step::unshare, p.unshare_flags != 0, true);
+  add(Step::id_maps, p.self_maps || p.parent_maps, true);  // the stub writes them, or waits for rdbox
+  add(Step::time_offsets, !p.timens_lines.empty(), true);
+  add(Step::pid_fork, p.pid_fork);  // fork mode --newpid: PID 1 is the relay's child
+  add(Step::signals, true);
+  add(Step::pdeathsig, true);
+  add(Step::pgrp, true);
+  for (std::size_t i = 0; i < p.mounts.size(); ++i) add(Step::mounts, true, true, static_cast<std::uint32_t>(i));
+  add(Step::hostname, !p.hostname.empty(), true);
+  add(Step::loopback, p.loopback, true);
+  add(Step::init, p.init);  // after the mounts: the init sees the sandbox's root
+  add(Step::fds, true);
+  add(Step::workdir, !p.workdir.empty());
+  add(Step::user, p.set_user);
+  add(Step::probe, p.trace);
+  add(Step::sigmask, true);
 }
 
 std::array<std::uint64_t, kNamespaceCount> namespace_inodes(bool for_children) {
@@ -74,6 +116,15 @@ PlanView Plan::view() const {
   for (std::size_t i = 0; i < timens_lines.size() && i < 2; ++i) v.timens_offsets[i] = timens_lines[i].c_str();
   v.mounts = mounts.data();
   v.n_mounts = mounts.size();
+  v.program = program.data();
+  v.n_program = program.size();
+  v.rootfs_dev = rootfs_dev;
+  v.rootfs_ino = rootfs_ino;
+  v.overlay_fd = overlay_fd ? overlay_fd.get() : -1;
+  v.arg_start = arg_start;
+  v.arg_end = arg_end;
+  v.env_start = env_start;
+  v.env_end = env_end;
   v.hostname = hostname.empty() ? nullptr : hostname.c_str();
   v.hostname_len = hostname.size();
   v.loopback = loopback;
@@ -129,7 +180,9 @@ std::vector<std::string> exec_candidates(const std::string& name, const char* pa
 
 }  // namespace
 
-Expected<Plan> plan(const Spec& spec, char** environ_in) {
+Expected<Plan> plan(const Spec& spec, char** environ_in) { return plan(spec, environ_in, HostFacts::probe()); }
+
+Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts) {
   Plan p;
   p.mode = spec.mode;
   p.clone_flags = spec.mode == Mode::clone ? spec.effective_clone_flags() : 0;
@@ -190,20 +243,26 @@ Expected<Plan> plan(const Spec& spec, char** environ_in) {
   // Signals the stub puts back to SIG_DFL: the ignored ones (SIG_IGN survives execve) and
   // the caught ones (a library host's handler must never run in a child that shares its
   // memory, in the short window before execve).
-  for (int sig = 1; sig < 65; ++sig) {
-    struct sigaction sa {};
-    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL) p.ignored_signals |= 1ULL << (sig - 1);
-  }
+  p.ignored_signals = facts.non_default_signals;
   if (p.clone_flags & CLONE_SIGHAND) p.ignored_signals = 0;  // the table is rdbox's own: leave it
 
-  p.take_tty = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
+  p.take_tty = facts.tty_foreground;
   p.trace = spec.report == ReportFormat::json;
   if (p.trace) p.host_ns = namespace_inodes();
   p.setup_in = "child: the exec stub";
   if (spec.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
-  if (auto s = plan_namespaces(spec, p); !s) return s.error();
+  if (auto s = plan_namespaces(spec, p, facts); !s) return s.error();
   if (auto s = plan_mounts(spec, p); !s) return s.error();
   if (spec.rootfs && !spec.workdir) p.workdir = "/";
+  // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
+  p.life_pipe = p.new_pid;
+  if (p.init || p.pid_fork) {
+    p.arg_start = facts.arg_start;
+    p.arg_end = facts.arg_end;
+    p.env_start = facts.env_start;
+    p.env_end = facts.env_end;
+  }
+  build_program(p);
   return p;
 }
 

@@ -115,32 +115,26 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
   j["init"] = p.init;
   j["user"] = p.set_user ? json{{"uid", p.uid}, {"gid", p.gid}} : json(nullptr);
   json steps = json::array();
-  static const char* ops[] = {"mount", "remount_ro", "mkdir", "touch", "symlink", "pivot_root", "hold_fd"};
   for (const auto& m : p.mounts) {
     json st;
-    st["op"] = ops[static_cast<int>(m.op)];
+    st["op"] = mount_op_name(m.op);
     st["group"] = kMountGroups[m.group];
     if (m.src) st["src"] = m.src;
     if (m.dst) st["dst"] = m.dst;
+    if (m.name) st["name"] = m.name;
     if (m.fstype) st["fstype"] = m.fstype;
     if (m.flags) st["flags"] = m.flags;
     if (m.data) st["data"] = m.data;
     if (m.fallback) st["fallback_bind"] = m.fallback;
+    if (m.best_effort) st["best_effort"] = true;
     steps.push_back(st);
   }
   j["mount_steps"] = steps;
+  // The stub's program itself (consecutive mount steps as one "mounts"): the order exists once.
   std::vector<std::string> order{"create"};
-  if (p.unshare_flags) order.push_back("unshare");
-  if (p.self_maps || p.parent_maps) order.push_back("id_maps");
-  if (!p.timens_lines.empty()) order.push_back("time_offsets");
-  order.insert(order.end(), {"signals", "pdeathsig", "pgrp"});
-  if (!p.mounts.empty()) order.push_back("mounts");
-  if (!p.hostname.empty()) order.push_back("hostname");
-  if (p.loopback) order.push_back("loopback");
-  if (p.init) order.push_back("init");
-  order.insert(order.end(), {"fds", "workdir"});
-  if (p.set_user) order.push_back("user");
-  order.insert(order.end(), {"sigmask", "exec"});
+  for (const auto& op : p.program)
+    if (order.back() != step_name(op.step)) order.push_back(step_name(op.step));
+  order.push_back("exec");
   j["steps"] = order;
   return j.dump(2);
 }

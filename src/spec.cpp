@@ -1,5 +1,7 @@
 #include "rdbox/spec.hpp"
 
+#include <sys/mount.h>
+
 #include <sched.h>
 
 #include <algorithm>
@@ -207,19 +209,36 @@ Expected<IdMapRange> parse_id_map(std::string_view text) {
   return r;
 }
 
-Expected<BindMount> parse_bind(std::string_view arg, bool read_only) {
-  std::string_view opt = read_only ? "--ro-bind" : "--bind";
+Expected<MountEntry> parse_bind(std::string_view arg, bool read_only) {
+  std::string opt = read_only ? "--ro-bind" : "--bind";
   auto colon = arg.find(':');
-  BindMount b;
-  b.src = std::string(arg.substr(0, colon));
-  b.dst = colon == std::string_view::npos ? b.src : std::string(arg.substr(colon + 1));
-  b.read_only = read_only;
-  if (b.src.empty() || b.src[0] != '/')
-    return Error::input(std::string(opt), "source \"" + b.src + "\" must be an absolute path");
-  if (b.dst.empty() || b.dst[0] != '/')
-    return Error::input(std::string(opt), "destination \"" + b.dst + "\" must be an absolute path");
-  if (b.dst == "/") return Error::input(std::string(opt), "destination must not be / (use --rootfs)");
-  return b;
+  std::string src(arg.substr(0, colon));
+  std::string_view dst = colon == std::string_view::npos ? arg : arg.substr(colon + 1);
+  if (src.empty() || src[0] != '/') return Error::input(opt, "source \"" + src + "\" must be an absolute path");
+  if (dst.empty() || dst[0] != '/')
+    return Error::input(opt, "destination \"" + std::string(dst) + "\" must be an absolute path");
+  auto d = normalize_destination(dst, opt);
+  if (!d) return d.error();
+  MountEntry m;
+  m.type = MountType::bind;
+  m.source = std::move(src);
+  m.destination = std::move(d.value());
+  m.read_only = read_only;
+  m.origin = opt;
+  return m;
+}
+
+Expected<MountEntry> parse_tmpfs(std::string_view arg) {
+  auto d = normalize_destination(arg, "--tmpfs");
+  if (!d) return d.error();
+  MountEntry m;
+  m.type = MountType::tmpfs;
+  m.source = "tmpfs";
+  m.destination = std::move(d.value());
+  m.flags = MS_NOSUID | MS_NODEV;
+  m.data = "mode=0755";
+  m.origin = "--tmpfs";
+  return m;
 }
 
 Expected<TimeOffsets> parse_time_offsets(std::string_view text) {
@@ -264,7 +283,7 @@ Expected<UserIds> parse_user(std::string_view text) {
 std::uint64_t Spec::effective_namespaces() const {
   std::uint64_t ns = namespaces;
   if (hostname) ns |= CLONE_NEWUTS;
-  if (rootfs || !binds.empty() || !tmpfs.empty() || overlay || read_only || mount_proc) ns |= CLONE_NEWNS;
+  if (rootfs || !mounts.empty() || overlay || read_only || mount_proc) ns |= CLONE_NEWNS;
   if (init) ns |= CLONE_NEWPID;
   if (!uid_maps.empty() || !gid_maps.empty()) ns |= CLONE_NEWUSER;
   if (time_offsets.monotonic || time_offsets.boottime) ns |= CLONE_NEWTIME;
@@ -293,7 +312,7 @@ std::string ns_option(const Spec& s, std::uint64_t flag) {
     if (flag == CLONE_NEWUSER && (!s.uid_maps.empty() || !s.gid_maps.empty())) return "--uid-map";
     if (flag == CLONE_NEWTIME) return "--time-offset";
     if (flag == CLONE_NEWNS && s.rootfs) return "--rootfs";
-    if (flag == CLONE_NEWNS) return s.binds.empty() ? (s.tmpfs.empty() ? "--mount-proc" : "--tmpfs") : "--bind";
+    if (flag == CLONE_NEWNS) return s.mounts.empty() ? "--mount-proc" : s.mounts.front().origin;
   }
   for (const auto& n : kNamespaces)
     if (n.flag == flag) return "--" + std::string(n.option);
@@ -314,6 +333,9 @@ Status validate_sandbox(const Spec& s) {
     return Error::input(opt, "not with --mode spawn: posix_spawn runs no rdbox code in the child, so it cannot build "
                              "a sandbox (use --mode clone, fork or vfork)");
   }
+  if (s.init && (f & CLONE_VM) && s.mode == Mode::clone && !(f & CLONE_VFORK))
+    return Error::input("--init", "not with --vm: the init is PID 1 and never execs, so it would share rdbox's memory "
+                                  "with the sandbox (a command could write into rdbox through /proc/1/mem)");
   if (vfork_like && s.init)
     return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "
                                   "stay suspended for the whole run");
@@ -345,8 +367,14 @@ Status validate_sandbox(const Spec& s) {
     return Error::input("--mount-proc", "needs --newpid (a /proc of the host's PID namespace shows the host)");
   if (s.uid_maps.size() > 340 || s.gid_maps.size() > 340)
     return Error::input("--uid-map", "the kernel takes at most 340 ranges");
-  for (const auto& t : s.tmpfs)
-    if (t.empty() || t[0] != '/' || t == "/") return Error::input("--tmpfs", "\"" + t + "\" must be an absolute path other than /");
+  for (const auto& m : s.mounts) {
+    std::string origin = m.origin.empty() ? "mount" : m.origin;
+    auto d = normalize_destination(m.destination, origin);
+    if (!d) return d.error();
+    if (d.value() != m.destination) return Error::input(origin, "\"" + m.destination + "\" is not a normalized path");
+    if (m.type == MountType::bind && (m.source.empty() || m.source[0] != '/'))
+      return Error::input(origin, "source \"" + m.source + "\" must be an absolute path");
+  }
   if (s.rootfs && s.rootfs->empty()) return Error::input("--rootfs", "must not be empty");
   return ok();
 }

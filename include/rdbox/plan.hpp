@@ -19,14 +19,15 @@
 
 namespace rdbox {
 
-// The exec stub's steps, in the order they run. Names travel in reports.
+// The exec stub's step kinds. The order they run in is the Plan's `program`, built in one
+// place (build_program); the stub interprets it. Names travel in reports.
 enum class Step : std::uint32_t {
   token,      // write the shared-memory token into the parent's memory
   files,      // CLONE_FILES without CLONE_VFORK: take a private fd table
   unshare,    // namespaces the creation primitive could not make (fork, vfork; time)
   id_maps,    // uid_map/gid_map: written by the stub, or by rdbox while the stub waits
   time_offsets,  // /proc/self/timens_offsets
-  mounts,     // the MountStep list (item = index)
+  mounts,     // one MountStep (item = its index)
   hostname,   // sethostname
   loopback,   // bring lo up
   init,       // fork rdbox's init (PID 1) and the command (PID 2)
@@ -41,17 +42,32 @@ enum class Step : std::uint32_t {
   spawn,      // the creation primitive itself (parent side)
   probe,      // namespace inodes for the report (item = kind)
   start,      // the stub began (timing baseline)
+  pid_fork,   // fork mode --newpid: a relay stays outside, its child is PID 1
 };
 
-// One mount-table operation, run by index in the stub. Built by plan(), never by the stub.
+// One instruction of the stub's program.
+struct StepOp {
+  Step step;
+  std::uint32_t item;    // the mount step's index; 0 otherwise
+  std::uint32_t traced;  // a traced run reports the step's end (timing_us.steps)
+};
+
+// One mount-table operation, built by plan(), run by the stub. With a new root, `dst` is
+// relative to it ("dev/null", "." for the root itself) and resolved beneath it at run time
+// (openat2 RESOLVE_IN_ROOT: a symlink in the rootfs cannot lead out of it); without one,
+// `dst` is a host path.
 enum class MountOp : std::uint32_t {
-  mount,       // mount(src, dst, fstype, flags, data); on failure, bind `fallback` if set
-  remount_ro,  // read-only remount of the bind at dst, keeping its locked flags
-  mkdir,       // mkdir(dst, 0755), EEXIST is fine
-  touch,       // create an empty file at dst (a bind target), EEXIST is fine
-  symlink,     // symlink(src, dst), EEXIST is fine
-  pivot,       // chdir(dst); pivot_root(".", "."); umount2(".", MNT_DETACH); chdir("/")
-  hold_fd,     // open src (O_PATH) in this mount namespace and put it at fd number `flags`
+  propagate,     // mount(NULL, "/", MS_REC | MS_PRIVATE): nothing propagates to the host
+  root,          // re-open the rootfs at `src`, check it is the directory rdbox opened
+                 // (dev, ino), clone it (open_tree) and attach it on itself: the new root
+  overlay_root,  // the same rootfs as the lower layer of an overlay whose upper and work
+                 // live in a fresh tmpfs: the overlay is the new root (fds: flags, data)
+  mount,         // mount(src, dst, fstype, flags, data); on failure bind `fallback` if set
+  readonly,      // make dst read-only (the whole tree below it when flags is AT_RECURSIVE)
+  mkdir,         // mkdir dst/name (only ever in a layer the run owns)
+  mknod,         // an empty file dst/name, a bind target (only in a layer the run owns)
+  symlink,       // symlink dst/name -> src (only in a layer the run owns)
+  pivot,         // pivot_root into the new root; the old root is detached
 };
 struct MountStep {
   MountOp op;
@@ -63,11 +79,13 @@ struct MountStep {
   const char* fstype;
   const char* data;
   const char* fallback;  // bind source when the mount fails (a fresh /proc → the host's)
+  const char* name;      // mkdir, mknod, symlink: the entry created in dst
 };
 static_assert(std::is_standard_layout_v<MountStep> && std::is_trivially_destructible_v<MountStep>);
 inline constexpr const char* kMountGroups[] = {"mounts", "overlay", "binds", "proc", "dev", "sys", "pivot_root"};
 enum MountGroup : std::uint32_t { kMountMisc, kMountOverlay, kMountBinds, kMountProc, kMountDev, kMountSys, kMountPivot };
 const char* step_name(Step s);
+const char* mount_op_name(MountOp op);
 
 // One fixed-size record on the close-on-exec report pipe (atomic: < PIPE_BUF).
 struct StubRecord {
@@ -117,6 +135,14 @@ struct PlanView {
   const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
   const MountStep* mounts = nullptr;
   std::size_t n_mounts = 0;
+  const StepOp* program = nullptr;   // the steps, in order
+  std::size_t n_program = 0;
+  std::uint64_t rootfs_dev = 0, rootfs_ino = 0;  // the rootfs rdbox opened (MountOp::root)
+  int overlay_fd = -1;               // the number the overlay's tmpfs goes to (overlay_root)
+  int life_fd = -1;                  // read end: hangs up when rdbox is gone (PID 1's check)
+  int life_write_fd = -1;            // rdbox's write end, inherited: the stub closes it
+  unsigned long arg_start = 0, arg_end = 0;  // rdbox's command line: the init overwrites its copy
+  unsigned long env_start = 0, env_end = 0;  // rdbox's environment block: the init zeroes its copy
   const char* hostname = nullptr;
   std::size_t hostname_len = 0;
   bool loopback = false;
@@ -148,13 +174,18 @@ struct Plan {
   std::vector<std::string> timens_lines;
   std::deque<std::string> strings;    // storage behind MountStep pointers
   std::vector<MountStep> mounts;
+  std::vector<StepOp> program;        // the stub's steps in their one order (build_program)
+  std::uint64_t rootfs_dev = 0, rootfs_ino = 0;
+  bool life_pipe = false;             // PID 1 checks rdbox is alive through a pipe
+  unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string hostname;
   bool loopback = false;
   bool init = false;
   bool set_user = false;
   std::uint32_t uid = 0, gid = 0;
   bool trace = false;
-  Fd rootfs_fd;                       // O_PATH to the rootfs, the overlay's lower layer
+  Fd rootfs_fd;                       // O_PATH to the rootfs: its number is reserved for the stub's
+  Fd overlay_fd;                      // re-opened rootfs and overlay tmpfs (the overlay's option text)
   std::string setup_in;               // where the sandbox is built, for the report
   std::vector<std::string> warnings;  // known at plan time (copied into the Outcome)
   std::array<std::uint64_t, kNamespaceCount> host_ns{};  // rdbox's own, before any setup (traced runs)
@@ -180,9 +211,27 @@ struct Plan {
 // for_children, the PID and time namespaces are those its children get.
 std::array<std::uint64_t, kNamespaceCount> namespace_inodes(bool for_children = false);
 
-// Builds the Plan from a validated Spec and the caller's environment.
+// What plan() needs to know about this process and host: the one place that probes.
+struct HostFacts {
+  uid_t euid = 0;
+  gid_t egid = 0;
+  pid_t pid = 0;
+  bool sys_admin = false;    // CAP_SYS_ADMIN: namespaces without a user namespace
+  bool setuid_caps = false;  // CAP_SETUID and CAP_SETGID: any id map
+  bool tty_foreground = false;        // stdin is a terminal whose foreground group is ours
+  std::uint64_t non_default_signals = 0;  // bit (sig-1): ignored or caught here
+  unsigned long arg_start = 0, arg_end = 0;  // this process's command line and
+  unsigned long env_start = 0, env_end = 0;  // environment blocks (/proc/self/stat)
+  static HostFacts probe();
+};
+
+// Builds the Plan from a validated Spec, the caller's environment and the host's facts.
 // `environ_in` is the caller's environment (environ), taken as a parameter for tests.
-Expected<Plan> plan(const Spec& spec, char** environ_in);
+Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts);
+Expected<Plan> plan(const Spec& spec, char** environ_in);  // probes the host
+
+// The stub's program for a Plan whose fields are set: the one place the order is written.
+void build_program(Plan& p);
 
 // The default search path execvp uses when PATH is unset.
 inline constexpr const char* kDefaultPath = "/usr/local/bin:/bin:/usr/bin";

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rdbox/config.hpp"
 #include "rdbox/error.hpp"
 
 namespace rdbox {
@@ -66,12 +67,10 @@ struct IdMapRange {
 };
 Expected<IdMapRange> parse_id_map(std::string_view text);
 
-struct BindMount {
-  std::string src, dst;
-  bool read_only = false;
-};
-// "SRC[:DST]" (DST defaults to SRC).
-Expected<BindMount> parse_bind(std::string_view arg, bool read_only);
+// "SRC[:DST]" (DST defaults to SRC) for --bind and --ro-bind.
+Expected<MountEntry> parse_bind(std::string_view arg, bool read_only);
+// "DST" for --tmpfs.
+Expected<MountEntry> parse_tmpfs(std::string_view arg);
 
 struct TimeOffsets {
   std::optional<std::int64_t> monotonic, boottime;
@@ -118,8 +117,7 @@ struct Spec {
   std::optional<UserIds> user;
   std::optional<std::string> rootfs;
   bool overlay = false;
-  std::vector<BindMount> binds;
-  std::vector<std::string> tmpfs;
+  std::vector<MountEntry> mounts;  // --bind, --ro-bind, --tmpfs in the order given
   bool read_only = false;
   bool dry_run = false;
 

@@ -79,7 +79,9 @@ struct RunArgs {
   bool ns[rdbox::kNamespaceCount] = {};
   bool unshare_all = false;
   std::string time_offset;
-  std::vector<std::string> uid_maps, gid_maps, binds, ro_binds;
+  std::vector<std::string> uid_maps, gid_maps, binds, ro_binds, tmpfs;
+  // --bind, --ro-bind and --tmpfs as given, in order: mounts apply in this order.
+  std::vector<std::pair<std::string, std::string>> mounts_in_order;
   std::string user;
 };
 
@@ -143,15 +145,10 @@ rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
     if (!r) return rdbox::Error::input("--gid-map", r.error().what());
     spec.gid_maps.push_back(r.value());
   }
-  for (const auto& b : a.binds) {
-    auto r = rdbox::parse_bind(b, false);
+  for (const auto& [opt, value] : a.mounts_in_order) {
+    auto r = opt == "--tmpfs" ? rdbox::parse_tmpfs(value) : rdbox::parse_bind(value, opt == "--ro-bind");
     if (!r) return r.error();
-    spec.binds.push_back(r.value());
-  }
-  for (const auto& b : a.ro_binds) {
-    auto r = rdbox::parse_bind(b, true);
-    if (!r) return r.error();
-    spec.binds.push_back(r.value());
+    spec.mounts.push_back(std::move(r.value()));
   }
   if (!a.user.empty()) {
     auto u = rdbox::parse_user(a.user);
@@ -330,7 +327,7 @@ const OptionDef kOptions[] = {
     RDBOX_OPT("--overlay", false, kBoth, "Root filesystem", a->add_flag(n, t.spec.overlay, "Writes go to a tmpfs upper layer, never to --rootfs")),
     RDBOX_OPT("--bind", true, kBoth, "Root filesystem", a->add_option(n, t.args.binds, "SRC[:DST] bind mount (repeatable)")),
     RDBOX_OPT("--ro-bind", true, kBoth, "Root filesystem", a->add_option(n, t.args.ro_binds, "SRC[:DST] read-only bind mount (repeatable)")),
-    RDBOX_OPT("--tmpfs", true, kBoth, "Root filesystem", a->add_option(n, t.spec.tmpfs, "A tmpfs at DST (repeatable)")),
+    RDBOX_OPT("--tmpfs", true, kBoth, "Root filesystem", a->add_option(n, t.args.tmpfs, "A tmpfs at DST (repeatable)")),
     RDBOX_OPT("--read-only", false, kBoth, "Root filesystem", a->add_flag(n, t.spec.read_only, "Make the new root read-only")),
 };
 #undef RDBOX_OPT
@@ -374,6 +371,25 @@ CommandSplit split_command(int sub_index, unsigned where, int argc, char** argv)
     i += (takes_value && !attached) ? 2 : 1;
   }
   return {argc, argc};
+}
+
+// The mount options in the order the user gave them (CLI11 keeps one list per option).
+std::vector<std::pair<std::string, std::string>> mounts_in_order(const std::vector<char*>& words, int from,
+                                                                 unsigned where) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = static_cast<std::size_t>(from); i < words.size(); ++i) {
+    std::string_view a = words[i];
+    const OptionDef* d = a.size() > 1 && a[0] == '-' ? find_option(a, where) : nullptr;
+    if (!d || !d->takes_value) continue;
+    auto eq = a.find('=');
+    std::string_view name = a.substr(0, eq);
+    std::string value = eq != std::string_view::npos ? std::string(a.substr(eq + 1))
+                        : i + 1 < words.size()       ? std::string(words[i + 1])
+                                                     : std::string();
+    if (eq == std::string_view::npos) ++i;
+    if (name == "--bind" || name == "--ro-bind" || name == "--tmpfs") out.emplace_back(std::string(name), value);
+  }
+  return out;
 }
 
 void register_options(CLI::App* sub, unsigned where, Targets& t, const std::vector<char*>& words, bool all) {
@@ -521,6 +537,7 @@ int main(int argc, char** argv) {
     return fail("--log-level: unknown level \"" + log.level + "\" (want trace, debug, info, warn, error or off)");
   setup_logging(log);
 
+  args.mounts_in_order = mounts_in_order(own, sub_index + 1, where);
   if (run->parsed()) {
     spec.command = std::move(command);
     if ((spec.vm || spec.vfork) && !args.mode) args.mode = "clone";

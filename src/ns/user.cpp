@@ -65,17 +65,17 @@ std::string ns_name(std::uint64_t flag) {
 bool have_sys_admin() { return have_cap(CAP_SYS_ADMIN); }
 bool have_setuid_caps() { return have_cap(CAP_SETUID) && have_cap(CAP_SETGID); }
 
-Status plan_namespaces(const Spec& spec, Plan& p) {
+Status plan_namespaces(const Spec& spec, Plan& p, const HostFacts& facts) {
   std::uint64_t ns = spec.effective_namespaces();
   p.namespaces = ns;
   if (!ns && !spec.user) return ok();
 
   bool newuser = ns & CLONE_NEWUSER;
-  if (!newuser && (ns & ~std::uint64_t(CLONE_NEWUSER)) && !have_sys_admin()) {
+  if (!newuser && (ns & ~std::uint64_t(CLONE_NEWUSER)) && !facts.sys_admin) {
     std::uint64_t first = ns & -ns;
     std::string opt = ns_name(first);
     if (!(spec.namespaces & first)) opt += " (implied by your options)";
-    return Error::input(opt, "needs CAP_SYS_ADMIN, which uid " + std::to_string(::geteuid()) +
+    return Error::input(opt, "needs CAP_SYS_ADMIN, which uid " + std::to_string(facts.euid) +
                                             " does not have: add --newuser (see rdbox doctor)");
   }
 
@@ -94,8 +94,8 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
   if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
 
   if (newuser) {
-    uid_t euid = ::geteuid();
-    gid_t egid = ::getegid();
+    uid_t euid = facts.euid;
+    gid_t egid = facts.egid;
     p.uid_ranges = spec.uid_maps.empty() ? std::vector<IdMapRange>{{0, euid, 1}} : spec.uid_maps;
     p.gid_ranges = spec.gid_maps.empty() ? std::vector<IdMapRange>{{0, egid, 1}} : spec.gid_maps;
     p.uid_map = map_text(p.uid_ranges);
@@ -107,7 +107,7 @@ Status plan_namespaces(const Spec& spec, Plan& p) {
       p.self_maps = true;
     } else {
       p.parent_maps = true;
-      if (!have_setuid_caps()) {
+      if (!facts.setuid_caps) {
         bool tools = ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0;
         if (!tools)
           return Error::input("--uid-map", "multi-range maps for an unprivileged caller need newuidmap and newgidmap "

@@ -125,20 +125,35 @@ void OutcomeBuilder::exited(const siginfo_t& si, const struct rusage& ru) {
 
 void OutcomeBuilder::finish(std::int64_t now) { out_.total_us = us_between(t_start_, now); }
 
+namespace {
+// A step's path as the user knows it: inside the new root ("/dev/null"), or the host's.
+std::string shown(const Plan& plan, const char* path) {
+  if (!path) return "?";
+  if (!plan.rootfs_ino || path[0] == '/') return path;
+  return path[0] == '.' && !path[1] ? "/" : "/" + std::string(path);
+}
+std::string joined(const Plan& plan, const MountStep& m) {
+  std::string dir = shown(plan, m.dst);
+  return (dir == "/" ? "" : dir) + "/" + (m.name ? m.name : "?");
+}
+}  // namespace
+
 std::string describe_mount_step(const Plan& plan, unsigned item) {
   if (item >= plan.mounts.size()) return std::string("mount step");
   const MountStep& m = plan.mounts[item];
+  std::string dst = "\"" + shown(plan, m.dst) + "\"";
   switch (m.op) {
+    case MountOp::propagate: return "make \"/\" private";
+    case MountOp::root: return "bind the rootfs \"" + std::string(m.src) + "\" as the new root";
+    case MountOp::overlay_root: return "mount overlay on the rootfs \"" + std::string(m.src) + "\"";
     case MountOp::mount:
-      if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on \"" + m.dst + "\"";
-      if (!m.src) return "make \"" + std::string(m.dst) + "\" private";
-      return "mount " + std::string(m.fstype ? m.fstype : "?") + " on \"" + m.dst + "\"";
-    case MountOp::remount_ro: return "remount \"" + std::string(m.dst) + "\" read-only";
-    case MountOp::mkdir: return "mkdir \"" + std::string(m.dst) + "\"";
-    case MountOp::touch: return "create \"" + std::string(m.dst) + "\"";
-    case MountOp::symlink: return "symlink \"" + std::string(m.dst) + "\"";
-    case MountOp::pivot: return "pivot_root to \"" + std::string(m.dst) + "\"";
-    case MountOp::hold_fd: return "open \"" + std::string(m.src) + "\"";
+      if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on " + dst;
+      return "mount " + std::string(m.fstype ? m.fstype : "?") + " on " + dst;
+    case MountOp::readonly: return "make " + dst + " read-only";
+    case MountOp::mkdir: return "mkdir \"" + joined(plan, m) + "\"";
+    case MountOp::mknod: return "create \"" + joined(plan, m) + "\"";
+    case MountOp::symlink: return "symlink \"" + joined(plan, m) + "\"";
+    case MountOp::pivot: return "pivot_root to the rootfs";
   }
   return std::string("mount step");
 }

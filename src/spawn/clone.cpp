@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "../stub.hpp"
+#include "../stub/stub.hpp"
 #include "launch.hpp"
 
 #ifndef CLONE_PIDFD

@@ -3,7 +3,7 @@
 
 #include <cerrno>
 
-#include "../stub.hpp"
+#include "../stub/stub.hpp"
 #include "launch.hpp"
 
 namespace rdbox {

@@ -132,6 +132,11 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   if (plan.init || plan.pid_fork)
     if (auto s = make_pipe(l.events, events_write); !s) return s.error();
   view.events_fd = events_write ? events_write.get() : -1;
+  Fd life_read;
+  if (plan.life_pipe)
+    if (auto s = make_pipe(life_read, l.life); !s) return s.error();
+  view.life_fd = life_read ? life_read.get() : -1;
+  view.life_write_fd = l.life ? l.life.get() : -1;
   view.token_slot = l.token_slot.get();
   view.token = l.token;
 
@@ -249,6 +254,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
   }
   write_end.reset();
   events_write.reset();
+  life_read.reset();
 
   if (!l.has_stub) {
     // posix_spawn runs no rdbox code in the child: did rdbox resume after the child's exec?

@@ -42,6 +42,7 @@ struct Launch {
   Fd pidfd;
   Fd report;  // read end of the report pipe; EOF without a record = exec happened
   Fd events;  // read end of the init/relay's job-control records (--init, fork --newpid)
+  Fd life;    // write end of the life pipe: held until the run ends (PID 1 checks for its hang-up)
   std::int64_t t_start_ns = 0, t_spawned_ns = 0;
   bool parent_suspended = false;
   bool has_stub = true;         // false for posix_spawn

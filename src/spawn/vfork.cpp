@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "../stub.hpp"
+#include "../stub/stub.hpp"
 #include "launch.hpp"
 
 namespace rdbox {

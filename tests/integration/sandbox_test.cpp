@@ -300,6 +300,7 @@ TEST_F(Sandbox, EveryModeWorksOrIsRefusedWithAReason) {
       {{"--mode", "vfork"}, {"--newpid"}, false},
       {{"--vm", "--vfork"}, {"--uid-map", "0 0 1"}, false},
       {{"--vm", "--vfork"}, {"--init"}, false},
+      {{"--vm"}, {"--init"}, false},  // the init would share rdbox's memory
   };
   for (const auto& c : cases) {
     std::vector<std::string> args{"run"};
@@ -401,14 +402,24 @@ TEST_F(Sandbox, SymlinksInTheRootfsDoNotLeadOut) {
   REQUIRE_ROOTFS();
   TempDir tmp;
   std::string root = tmp.mkdir("root");
+  for (const char* d : {"proc", "dev", "sys"}) tmp.mkdir(std::string("root/") + d);
   std::string outside = tmp.mkdir("outside");
   ASSERT_EQ(::symlink("/bin", (root + "/bin").c_str()), 0);
+  // An absolute link to a host directory: beneath the root it means <root><outside>,
+  // which does not exist, and rdbox never creates anything in the given root.
   ASSERT_EQ(::symlink(outside.c_str(), (root + "/evil").c_str()), 0);
   Result r = run(with_priv({"run", "--rootfs", root, "--bind", "/etc/hostname:/evil/sub/file", "--", "/bin/true"}));
   EXPECT_EQ(r.exit_code, 125) << r.err;
   ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
-  EXPECT_NE(r.err.find("symlink"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not exist in the rootfs"), std::string::npos) << r.err;
   EXPECT_FALSE(file_exists(outside + "/sub"));
+  // Relative links climb no higher than the root either.
+  ASSERT_EQ(::symlink("../../../../../../..", (root + "/up").c_str()), 0);
+  std::string name = "rdbox-escape-" + std::to_string(::getpid());
+  Result up = run(with_priv({"run", "--rootfs", root, "--tmpfs", "/up/" + name, "--", "/bin/true"}));
+  EXPECT_EQ(up.exit_code, 125) << up.err;
+  EXPECT_NE(up.err.find("\"/up/" + name + "\" does not exist in the rootfs"), std::string::npos) << up.err;
+  EXPECT_FALSE(file_exists("/" + name));
 }
 
 TEST_F(Sandbox, BindOverAnExistingReadOnlyFile) {

@@ -40,8 +40,8 @@ TEST(ParserFuzz, NoParserCrashesAndAcceptedValuesAreSane) {
       EXPECT_EQ(e->key.find('='), std::string::npos);
     }
     if (auto b = parse_bind(s, i % 2); b) {
-      EXPECT_EQ(b->src[0], '/');
-      EXPECT_EQ(b->dst[0], '/');
+      EXPECT_EQ(b->source[0], '/');
+      EXPECT_EQ(b->destination[0], '/');
     }
     (void)parse_time_offsets(s);
     (void)parse_user(s);

@@ -1,0 +1,251 @@
+// The mount plan: the ordered MountEntry list — the rootfs recipe (/proc, /dev, /sys: data
+// in config.cpp), then the user's entries as given — turned into the MountSteps the stub
+// runs (bubblewrap's SetupOp shape, without its globals). rdbox's own mounts come first,
+// so the user's land on top of them and a later entry on a destination wins.
+//
+// Nothing in the root the user gave is ever created or changed: a missing target is made
+// only inside a layer the run owns (a tmpfs it mounted, the overlay's upper layer), or the
+// run is refused up front, naming the target.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../ns/ns.hpp"
+
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+namespace rdbox {
+
+namespace {
+
+enum class LayerKind { host, rootfs, owned_empty, owned_over_rootfs, bind, special };
+struct Layer {
+  std::string dest;
+  LayerKind kind;
+  std::string source;  // bind: the host path
+};
+enum class Exists { dir, other, no, unknown };
+
+bool is_under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+}
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Exists stat_kind(int dirfd, const std::string& path, bool in_root) {
+  struct stat st {};
+  int r;
+  if (in_root) {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path == "/" ? "." : path.c_str() + 1, &how, sizeof how));
+    if (fd < 0) return errno == ENOENT ? Exists::no : Exists::unknown;
+    r = ::fstat(fd, &st);
+    ::close(fd);
+  } else {
+    r = ::stat(path.c_str(), &st);
+    if (r != 0) return errno == ENOENT ? Exists::no : Exists::unknown;
+  }
+  if (r != 0) return Exists::unknown;
+  return S_ISDIR(st.st_mode) ? Exists::dir : Exists::other;
+}
+
+MountGroup group_of(const MountEntry& e) {
+  if (e.origin != "--rootfs") return kMountBinds;  // the recipe's entries say --rootfs
+  if (is_under(e.destination, "/proc")) return kMountProc;
+  if (is_under(e.destination, "/dev")) return kMountDev;
+  return kMountSys;
+}
+
+const char* fstype_of(MountType t) {
+  switch (t) {
+    case MountType::tmpfs: return "tmpfs";
+    case MountType::proc: return "proc";
+    case MountType::sysfs: return "sysfs";
+    case MountType::devpts: return "devpts";
+    case MountType::mqueue: return "mqueue";
+    default: return nullptr;
+  }
+}
+
+struct Planner {
+  Plan& p;
+  bool in_root = false;  // a new root: destinations are relative to it
+  int root_fd = -1;      // the rootfs (O_PATH), for existence checks beneath it
+  std::vector<Layer> layers;
+  std::map<std::string, bool> made;  // created so far in owned layers: path -> is a directory
+
+  const char* str(std::string s) {
+    p.strings.push_back(std::move(s));
+    return p.strings.back().c_str();
+  }
+  const char* rel(const std::string& dest) { return in_root ? str(dest == "/" ? "." : dest.substr(1)) : str(dest); }
+  void add(MountOp op, MountGroup g, const char* src, const char* dst, const char* fstype = nullptr,
+           unsigned long flags = 0, const char* data = nullptr, const char* fallback = nullptr,
+           const char* name = nullptr) {
+    p.mounts.push_back(MountStep{op, static_cast<std::uint16_t>(g), 0, flags, src, dst, fstype, data, fallback, name});
+  }
+  const Layer& covering(const std::string& dest) const {
+    for (auto it = layers.rbegin(); it != layers.rend(); ++it)
+      if (is_under(dest, it->dest)) return *it;
+    return layers.front();
+  }
+  Exists probe(const std::string& dest) const;
+  Status ensure(const std::string& dest, bool dir, const MountEntry& e, MountGroup g);
+  Status entry(const MountEntry& e);
+};
+
+Exists Planner::probe(const std::string& dest) const {
+  if (auto it = made.find(dest); it != made.end()) return it->second ? Exists::dir : Exists::other;
+  const Layer& l = covering(dest);
+  switch (l.kind) {
+    case LayerKind::host: return stat_kind(AT_FDCWD, dest, false);
+    case LayerKind::rootfs:
+    case LayerKind::owned_over_rootfs: return stat_kind(root_fd, dest, true);
+    case LayerKind::owned_empty: return dest == l.dest ? Exists::dir : Exists::no;
+    case LayerKind::bind: return stat_kind(AT_FDCWD, l.source + dest.substr(l.dest == "/" ? 0 : l.dest.size()), false);
+    case LayerKind::special: return Exists::unknown;
+  }
+  return Exists::unknown;
+}
+
+// Makes sure `dest` exists when the stub gets there: it exists already, or it is created
+// (with its missing parents) in a layer the run owns; otherwise the run is refused.
+Status Planner::ensure(const std::string& dest, bool dir, const MountEntry& e, MountGroup g) {
+  Exists x = probe(dest);
+  if (x != Exists::no) return ok();
+  const Layer& l = covering(dest);
+  std::string target = "\"" + dest + "\"";
+  switch (l.kind) {
+    case LayerKind::host:
+      return Error::sys((e.type == MountType::bind ? "bind destination " : e.origin + " ") + target +
+                            " (without --rootfs it must exist)",
+                        ENOENT);
+    case LayerKind::rootfs:
+      return Error::input(e.origin, target + " does not exist in the rootfs, and rdbox never changes the root it was "
+                                             "given (create it there, add --overlay, or mount a --tmpfs on a parent first)");
+    case LayerKind::bind:
+      return Error::input(e.origin, target + " does not exist in \"" + l.source + "\", bound at \"" + l.dest +
+                                         "\" (rdbox never writes into a bind source)");
+    default: break;
+  }
+  if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
+  auto slash = dest.rfind('/');
+  const char* parent = rel(parent_of(dest));
+  add(dir ? MountOp::mkdir : MountOp::mknod, g, nullptr, parent, nullptr, 0, nullptr, nullptr, str(dest.substr(slash + 1)));
+  made[dest] = dir;
+  return ok();
+}
+
+Status Planner::entry(const MountEntry& e) {
+  MountGroup g = group_of(e);
+  const std::string& dest = e.destination;
+  if (e.type == MountType::symlink) {
+    if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
+    add(MountOp::symlink, g, str(e.source), rel(parent_of(dest)), nullptr, 0, nullptr, nullptr,
+        str(dest.substr(dest.rfind('/') + 1)));
+    made[dest] = false;
+    return ok();
+  }
+  bool dir = true;
+  if (e.type == MountType::bind) {
+    struct stat st {};
+    if (::stat(e.source.c_str(), &st) != 0) return Error::sys("bind source \"" + e.source + "\"", errno);
+    dir = S_ISDIR(st.st_mode);
+  }
+  if (auto s = ensure(dest, dir, e, g); !s) return s;
+  const char* dst = rel(dest);
+  if (e.type == MountType::bind)
+    add(MountOp::mount, g, str(e.source), dst, nullptr, MS_BIND | (e.recursive ? MS_REC : 0));
+  else
+    add(MountOp::mount, g, str(e.source), dst, fstype_of(e.type), e.flags, e.data.empty() ? nullptr : str(e.data),
+        e.fallback.empty() ? nullptr : str(e.fallback));
+  p.mounts.back().best_effort = e.best_effort;
+  if (e.read_only) add(MountOp::readonly, g, nullptr, dst, nullptr, e.recursive ? AT_RECURSIVE : 0);
+  LayerKind kind = e.type == MountType::bind    ? LayerKind::bind
+                   : e.type == MountType::tmpfs ? LayerKind::owned_empty
+                                                : LayerKind::special;
+  layers.push_back({dest, kind, e.source});
+  for (auto it = made.begin(); it != made.end();)  // what the new mount covers is hidden now
+    it = it->first != dest && is_under(it->first, dest) ? made.erase(it) : std::next(it);
+  return ok();
+}
+
+// Opens the rootfs once: its (dev, ino) is what the stub checks when it re-opens the path
+// in the new mount namespace, so a rootfs swapped for another directory or a link to /
+// between plan and run is refused instead of becoming the sandbox's root.
+Status open_rootfs(const Spec& spec, Plan& p) {
+  int fd = ::open(spec.rootfs->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error::sys("--rootfs \"" + *spec.rootfs + "\"", errno);
+  p.rootfs_fd.reset(fd);
+  struct stat st {}, host_root {};
+  if (::fstat(fd, &st) != 0) return Error::sys("--rootfs \"" + *spec.rootfs + "\"", errno);
+  if (::stat("/", &host_root) == 0 && st.st_dev == host_root.st_dev && st.st_ino == host_root.st_ino)
+    return Error::input("--rootfs", "must not be / (the host's root)");
+  p.rootfs_dev = st.st_dev;
+  p.rootfs_ino = st.st_ino;
+  return ok();
+}
+
+}  // namespace
+
+Status plan_mounts(const Spec& spec, Plan& p) {
+  if (!(p.namespaces & CLONE_NEWNS)) return ok();
+  Planner m{p};
+  m.add(MountOp::propagate, kMountMisc, nullptr, "/");
+  bool fresh_proc = (p.namespaces & CLONE_NEWPID) || spec.mount_proc;
+  if (!spec.rootfs) {
+    m.layers.push_back({"/", LayerKind::host, ""});
+    if (fresh_proc)
+      m.add(MountOp::mount, kMountProc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    for (const auto& e : spec.mounts)
+      if (auto s = m.entry(e); !s) return s;
+    return ok();
+  }
+  if (auto s = open_rootfs(spec, p); !s) return s;
+  m.in_root = true;
+  m.root_fd = p.rootfs_fd.get();
+  const char* path = m.str(*spec.rootfs);
+  if (spec.overlay) {
+    // The overlay names its layers by /proc/self/fd/N: N are numbers rdbox holds open, so
+    // they are free for the stub to dup3 its own descriptors onto.
+    int b = ::fcntl(p.rootfs_fd.get(), F_DUPFD_CLOEXEC, 3);
+    if (b < 0) return Error::sys("reserve a descriptor", errno);
+    p.overlay_fd.reset(b);
+    std::string a = std::to_string(p.rootfs_fd.get()), bs = std::to_string(b);
+    m.add(MountOp::overlay_root, kMountOverlay, path, m.str("/proc/self/fd/" + bs + "/merged"), "overlay",
+          static_cast<unsigned long>(p.rootfs_fd.get()),
+          m.str("lowerdir=/proc/self/fd/" + a + ",upperdir=/proc/self/fd/" + bs + "/upper,workdir=/proc/self/fd/" + bs +
+                "/work"),
+          nullptr, m.str("/proc/self/fd/" + bs));
+    m.layers.push_back({"/", LayerKind::owned_over_rootfs, ""});
+  } else {
+    m.add(MountOp::root, kMountMisc, path, ".");
+    m.layers.push_back({"/", LayerKind::rootfs, ""});
+  }
+  for (const auto& e : rootfs_recipe(fresh_proc))
+    if (auto s = m.entry(e); !s) return s;
+  for (const auto& e : spec.mounts)
+    if (auto s = m.entry(e); !s) return s;
+  if (spec.read_only) m.add(MountOp::readonly, kMountMisc, nullptr, ".");
+  m.add(MountOp::pivot, kMountPivot, nullptr, ".");
+  return ok();
+}
+
+}  // namespace rdbox

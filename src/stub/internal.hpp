@@ -1,0 +1,32 @@
+// Shared by the stub's files. Same rules as stub.cpp: raw system calls only, no
+// allocation, no errno, nothing outside src/stub/ (the build checks it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../sys.hpp"
+#include "rdbox/plan.hpp"
+
+namespace rdbox::stub {
+
+std::int64_t monotonic_ns();
+long write_record(int fd, Step step, unsigned item, int err, std::uint32_t severity);
+[[noreturn]] void fail(const PlanView* v, Step step, unsigned item, int err);
+// Trace records are best effort: written only while the pipe is at most half full.
+bool trace_room(const PlanView* v);
+inline int err_of(long r) { return sys::failed(r) ? static_cast<int>(-r) : 0; }
+std::size_t length(const char* s);
+int write_proc_file(const char* path, const char* text, std::size_t len);
+
+// mounts.cpp: the root the mount steps resolve their targets beneath (-1: the host's).
+struct MountContext {
+  int root = -1;
+};
+int run_mount_step(const PlanView* v, MountContext* c, const MountStep& m, bool* fell_back);
+
+// init.cpp
+int step_init(const PlanView* v);
+int step_pid_fork(const PlanView* v);
+
+}  // namespace rdbox::stub
