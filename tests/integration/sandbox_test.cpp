@@ -10,28 +10,11 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "sandbox_helpers.hpp"
 
 using namespace itest;
 
 namespace {
-
-#ifndef RDBOX_ROOTFS_DIR
-#define RDBOX_ROOTFS_DIR ""
-#endif
-
-bool is_root() { return ::geteuid() == 0; }
-
-std::string rootfs() {
-  const char* env = ::getenv("RDBOX_ROOTFS");
-  std::string dir = env && *env ? env : RDBOX_ROOTFS_DIR;
-  return file_exists(dir + "/bin/busybox") ? dir : std::string();
-}
-
-// The options an unprivileged run needs for namespaces: a user namespace.
-std::vector<std::string> with_priv(std::vector<std::string> args) {
-  if (!is_root()) args.insert(args.begin() + 1, "--newuser");
-  return args;
-}
 
 std::string mountinfo() { return read_text("/proc/self/mountinfo"); }
 
@@ -43,8 +26,6 @@ unsigned long long own_ns(const std::string& kind) {
 
 class Sandbox : public RdboxTest {};
 
-#define REQUIRE_ROOTFS()                                                                  \
-  if (rootfs().empty()) GTEST_SKIP() << "no rootfs: run scripts/make-rootfs.sh (busybox-static)"
 
 }  // namespace
 

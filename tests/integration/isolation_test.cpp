@@ -1,0 +1,205 @@
+// What the restructuring promised users and the security review: mounts in the order
+// given, a root that is never changed, no way out through PID 1 or a swapped rootfs, and
+// no command outliving a killed rdbox under --newpid. Root and rootless (tests/rootless.sh).
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <dirent.h>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "sandbox_helpers.hpp"
+
+using namespace itest;
+
+namespace {
+
+class Isolation : public RdboxTest {};
+
+// Every entry below `dir`: type, mode, size, mtime, ctime, link text, and the bytes of the
+// files this user can read. Two equal snapshots: nothing was created, changed or removed.
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::skip_permission_denied)) {
+    struct stat st {};
+    std::string path = e.path().string();
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    std::string v = std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " " +
+                    std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + " " +
+                    std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+    if (S_ISLNK(st.st_mode)) v += " -> " + std::filesystem::read_symlink(e.path()).string();
+    if (S_ISREG(st.st_mode) && st.st_size < (1 << 20) && ::access(path.c_str(), R_OK) == 0) v += " " + read_text(path);
+    out[path.substr(dir.size())] = v;
+  }
+  struct stat top {};
+  ::lstat(dir.c_str(), &top);
+  out["."] = std::to_string(top.st_mode) + " " + std::to_string(top.st_mtim.tv_nsec) + " " +
+             std::to_string(top.st_ctim.tv_nsec);
+  return out;
+}
+
+}  // namespace
+
+TEST_F(Isolation, MountsApplyInTheOrderGiven) {
+  REQUIRE_ROOTFS();
+  // A tmpfs, then a bind into it: the bind is visible (bubblewrap's order).
+  Result a = run(with_priv({"run", "--rootfs", rootfs(), "--tmpfs", "/mnt", "--bind", "/etc:/mnt/sub", "--",
+                            "/bin/sh", "-c", "test -e /mnt/sub/passwd && echo bound"}));
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, "bound\n");
+  // Two mounts on one destination: the later one wins.
+  TempDir tmp;
+  tmp.write("marker-a", "a\n");
+  Result b = run(with_priv({"run", "--rootfs", rootfs(), "--ro-bind", tmp.path() + ":/mnt", "--bind", "/etc:/mnt", "--",
+                            "/bin/sh", "-c", "test -e /mnt/passwd && ! test -e /mnt/marker-a && echo last"}));
+  EXPECT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(b.out, "last\n");
+  // rdbox's own /dev and /dev/shm come first: the user's targets in them are visible.
+  Result c = run(with_priv({"run", "--rootfs", rootfs(), "--bind", "/etc:/dev/hostetc", "--tmpfs", "/dev/shm/x", "--",
+                            "/bin/sh", "-c", "test -e /dev/hostetc/passwd && test -d /dev/shm/x && echo visible"}));
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "visible\n");
+  // Without a rootfs too (the host's /mnt exists): the tmpfs does not hide the bind.
+  Result d = run(with_priv({"run", "--newns", "--tmpfs", "/mnt", "--bind", "/etc:/mnt/sub", "--", "/bin/sh", "-c",
+                            "test -e /mnt/sub/passwd && echo bound"}));
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.out, "bound\n");
+}
+
+TEST_F(Isolation, TheRootfsIsNeverChanged) {
+  REQUIRE_ROOTFS();
+  auto before = snapshot(rootfs());
+  std::vector<std::vector<std::string>> runs = {
+      {"--rootfs", rootfs(), "--bind", "/etc:/mnt", "--tmpfs", "/tmp", "--", "/bin/true"},
+      {"--rootfs", rootfs(), "--read-only", "--tmpfs", "/run/x/y", "--", "/bin/true"},  // refused: /run/x missing
+      {"--rootfs", rootfs(), "--bind", "/etc:/new/dir", "--", "/bin/true"},              // refused up front
+      {"--rootfs", rootfs(), "--", "/nonexistent-command"},                              // a failed exec
+      {"--rootfs", rootfs(), "--overlay", "--bind", "/etc:/new/dir", "--", "/bin/sh", "-c", "touch /written"},
+      {"--rootfs", rootfs(), "--newpid", "--init", "--", "/bin/true"},
+  };
+  for (auto extra : runs) {
+    std::vector<std::string> args{"run"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Result r = run(with_priv(args));
+    EXPECT_NE(r.exit_code, -1) << join(args, " ");
+  }
+  auto after = snapshot(rootfs());
+  EXPECT_EQ(before.size(), after.size());
+  for (const auto& [path, v] : before) EXPECT_EQ(after[path], v) << path << " changed";
+  for (const auto& [path, v] : after) EXPECT_TRUE(before.count(path)) << path << " appeared in the rootfs";
+}
+
+TEST_F(Isolation, PidOneHoldsNothingOfRdboxs) {
+  REQUIRE_ROOTFS();
+  // The caller holds a directory fd, rdbox holds its own; rdbox's environment has a
+  // secret; its command line names a hostname. None may reach the command through PID 1.
+  int held = ::open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  RunOptions o;
+  o.fds = {{held, 9}};
+  o.env = {"RDBOX_TEST_SECRET=s3cr3t-in-rdbox-env"};
+  std::string script =
+      "ls /proc/1/fd 2>/dev/null | tr '\\n' ' '; echo;"
+      "cat /proc/1/environ 2>/dev/null | tr '\\0' ' '; echo;"
+      "cat /proc/1/cmdline 2>/dev/null | tr '\\0' ' '; echo";
+  Result r = run(with_priv({"run", "--clear-env", "--hostname", "secret-host-name", "--rootfs", rootfs(), "--init",
+                            "--", "/bin/sh", "-c", script}),
+                 o);
+  ::close(held);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  // Rootless, PID 1 is out of reach (non-dumpable, its memory the host's user namespace's):
+  // nothing listed. As root (CAP_SYS_PTRACE): stdio and the events pipe only.
+  for (const auto& fd : std::vector<std::string>{"4", "5", "6", "7", "8", "9"})
+    EXPECT_EQ((" " + lines[0]).find(" " + fd + " "), std::string::npos) << "PID 1 holds fd " << fd << ": " << lines[0];
+  EXPECT_EQ(lines[1].find("s3cr3t"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[2].find("secret-host-name"), std::string::npos) << lines[2];
+}
+
+TEST_F(Isolation, VmInitIsRefused) {
+  Result r = run(with_priv({"run", "--vm", "--init", "--", "/bin/true"}));
+  EXPECT_EQ(r.exit_code, 125);
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--init"), std::string::npos) << r.err;
+}
+
+TEST_F(Isolation, ASwappedRootfsNeverBecomesTheRoot) {
+  REQUIRE_ROOTFS();
+  // The owner of the rootfs's directory swaps it with a link to / while rdbox runs
+  // (renameat2 RENAME_EXCHANGE, as fast as it can). Each run is refused or runs in the
+  // real rootfs; never in the host's root.
+  TempDir tmp;
+  std::string root = tmp.path() + "/root", link = tmp.path() + "/link";
+  std::filesystem::copy(rootfs(), root,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  ASSERT_EQ(::symlink("/", link.c_str()), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<long> swaps{0};
+  std::thread swapper([&] {
+    while (!stop) {
+      if (::syscall(SYS_renameat2, AT_FDCWD, root.c_str(), AT_FDCWD, link.c_str(), RENAME_EXCHANGE) == 0) ++swaps;
+    }
+  });
+  int escaped = 0, ran = 0;
+  for (int i = 0; i < 150; ++i) {
+    Result r = run(with_priv({"run", "--rootfs", root, "--", "/bin/sh", "-c",
+                              "if test -e /usr/lib/os-release || test -e /etc/debian_version; then echo ESCAPED; fi"}));
+    if (r.out.find("ESCAPED") != std::string::npos) ++escaped;
+    if (r.exit_code == 0) ++ran;
+  }
+  stop = true;
+  swapper.join();
+  // Leave the directory where TempDir's cleanup expects it.
+  struct stat st {};
+  if (::lstat(root.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+    ::syscall(SYS_renameat2, AT_FDCWD, root.c_str(), AT_FDCWD, link.c_str(), RENAME_EXCHANGE);
+  EXPECT_EQ(escaped, 0) << "the sandbox's root was the host's / in " << escaped << " runs (" << swaps << " swaps)";
+  EXPECT_GT(swaps.load(), 0);
+  RecordProperty("runs_in_the_rootfs", ran);
+}
+
+TEST_F(Isolation, NoCommandOutlivesAKilledRdboxUnderNewpid) {
+  // SIGKILL rdbox at random moments around the command's start: PID 1 sees its parent as
+  // 0 whatever happened, so it asks the life pipe; nothing may survive.
+  std::mt19937 rng(12345);
+  std::string token = std::to_string(::getpid()) + ".25";
+  std::vector<std::vector<std::string>> modes = {{"--mode", "clone"}, {"--mode", "fork"}};
+  for (const auto& mode : modes) {
+    for (int i = 0; i < 100; ++i) {
+      std::vector<std::string> args{"run"};
+      args.insert(args.end(), mode.begin(), mode.end());
+      args.insert(args.end(), {"--newpid", "--", "/bin/sleep", token});
+      Process p = Process::start(with_priv(args));
+      ::usleep(std::uniform_int_distribution<int>(0, 1500)(rng));
+      ::kill(p.pid(), SIGKILL);
+      p.finish();
+    }
+  }
+  // Any `sleep <token>` left is a survivor: find them by their unique argument, kill by pid.
+  std::vector<pid_t> survivors;
+  auto scan = [&] {
+    survivors.clear();
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      std::string name = e.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      pid_t pid = std::stoi(name);
+      if (proc_cmdline(pid) == "/bin/sleep " + token && alive(pid)) survivors.push_back(pid);
+    }
+    return survivors.empty();
+  };
+  bool clean = wait_until(scan, 2s);
+  for (pid_t pid : survivors) ::kill(pid, SIGKILL);
+  EXPECT_TRUE(clean) << survivors.size() << " commands outlived a killed rdbox";
+}
