@@ -99,16 +99,8 @@ bool subid_range(const char* file, uid_t uid, std::string& range) {
 
 }  // namespace
 
-DoctorResult doctor() {
-  Report r;
-  uid_t uid = ::geteuid();
-  gid_t gid = ::getegid();
-  bool root = uid == 0;
-  struct utsname u {};
-  ::uname(&u);
-  r.out << "rdbox doctor: " << u.sysname << " " << u.release << ", running as uid " << uid << (root ? " (root)" : "")
-        << "\n\nuser namespaces\n";
-
+namespace {
+void check_userns(Report& r, uid_t uid, gid_t gid) {
   std::string clone_sysctl = read_first_line("/proc/sys/kernel/unprivileged_userns_clone");
   std::string max_userns = read_first_line("/proc/sys/user/max_user_namespaces");
   std::string apparmor = read_first_line("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
@@ -125,6 +117,9 @@ DoctorResult doctor() {
          userns == 0 ? "works" : std::strerror(userns),
          "see the sysctls above; in a container, the runtime's seccomp profile may forbid unshare(CLONE_NEWUSER)");
 
+}
+
+void check_id_maps(Report& r, uid_t uid, bool root) {
   r.out << "\nid maps beyond your own id (--uid-map, --gid-map)\n";
   if (root) {
     bool nu = ::access("/usr/bin/newuidmap", X_OK) == 0;
@@ -140,6 +135,9 @@ DoctorResult doctor() {
            rg.empty() ? "none" : rg, "usermod --add-subgids 100000-165535 <user>");
   }
 
+}
+
+void check_filesystems(Report& r, uid_t uid, gid_t gid, bool root) {
   r.out << "\nfilesystems\n";
   int ovl = in_child([&] { return probe_overlay(root, uid, gid); });
   r.line(ovl == 0, root ? "overlayfs (--overlay)" : "rootless overlayfs (--overlay)", ovl == 0 ? "works" : std::strerror(ovl),
@@ -155,6 +153,9 @@ DoctorResult doctor() {
                         : ENOENT;
   r.line(timens == 0, "--newtime", timens == 0 ? "works" : std::strerror(timens), "needs Linux 5.6 with CONFIG_TIME_NS");
 
+}
+
+void check_cgroups(Report& r) {
   r.out << "\ncgroups\n";
   std::ifstream cg("/proc/self/cgroup");
   std::string line;
@@ -174,6 +175,9 @@ DoctorResult doctor() {
     }
   }
 
+}
+
+void check_kernel(Report& r) {
   r.out << "\nkernel interfaces\n";
   int pfd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
   r.line(pfd >= 0, "pidfd_open", pfd >= 0 ? "works" : std::strerror(errno), "needs Linux 5.3");
@@ -181,6 +185,27 @@ DoctorResult doctor() {
   r.line(::syscall(SYS_close_range, ~0U, ~0U, 4U) == 0 || errno != EINVAL, "close_range(CLOSE_RANGE_CLOEXEC)",
          "checked", "needs Linux 5.11 (rdbox falls back to a loop)");
 
+  // --rootfs resolves every target beneath the root and clones it by descriptor.
+  long o2 = ::syscall(SYS_openat2, -1, "", nullptr, 0);
+  r.line(o2 == 0 || errno != ENOSYS, "openat2, open_tree, move_mount (--rootfs)", o2 == 0 || errno != ENOSYS ? "present" : "missing",
+         "needs Linux 5.6");
+}
+}  // namespace
+
+DoctorResult doctor() {
+  Report r;
+  uid_t uid = ::geteuid();
+  gid_t gid = ::getegid();
+  bool root = uid == 0;
+  struct utsname u {};
+  ::uname(&u);
+  r.out << "rdbox doctor: " << u.sysname << " " << u.release << ", running as uid " << uid << (root ? " (root)" : "")
+        << "\n\nuser namespaces\n";
+  check_userns(r, uid, gid);
+  check_id_maps(r, uid, root);
+  check_filesystems(r, uid, gid, root);
+  check_cgroups(r);
+  check_kernel(r);
   r.out << "\n" << (r.problems ? std::to_string(r.problems) + " problem(s) found" : "everything rdbox uses works here")
         << "\n";
   return {r.out.str(), r.problems};

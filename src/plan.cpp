@@ -180,19 +180,13 @@ std::vector<std::string> exec_candidates(const std::string& name, const char* pa
 
 }  // namespace
 
-Expected<Plan> plan(const Spec& spec, char** environ_in) { return plan(spec, environ_in, HostFacts::probe()); }
+namespace {
 
-Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts) {
-  Plan p;
-  p.mode = spec.mode;
-  p.clone_flags = spec.mode == Mode::clone ? spec.effective_clone_flags() : 0;
-  long page = ::sysconf(_SC_PAGESIZE);
-  p.stack_size = (spec.stack_size + page - 1) / page * page;
+// argv, the environment, execvp's candidates and the ENOEXEC fallback's argv.
+void plan_command(const Spec& spec, char** environ_in, Plan& p) {
   p.display_name = spec.command[0];
-
   p.argv_store = spec.command;
   if (spec.argv0) p.argv_store[0] = *spec.argv0;
-
   if (!spec.clear_env)
     for (char** e = environ_in; e && *e; ++e) p.env_store.emplace_back(*e);
   for (const auto& entry : spec.env) {
@@ -202,9 +196,7 @@ Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts)
       env_set(p.env_store, entry.key, v);
     }  // a bare KEY the caller does not have is left unset, as docker does
   }
-
   p.candidate_store = exec_candidates(spec.command[0], env_get(p.env_store, "PATH"));
-
   for (auto& s : p.argv_store) p.argv.push_back(s.c_str());
   p.argv.push_back(nullptr);
   for (auto& s : p.env_store) p.envp.push_back(s.c_str());
@@ -215,9 +207,12 @@ Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts)
   p.sh_argv.push_back(nullptr);  // the candidate, filled in by the stub
   for (std::size_t i = 1; i + 1 < p.argv.size(); ++i) p.sh_argv.push_back(p.argv[i]);
   p.sh_argv.push_back(nullptr);
-
   if (spec.workdir) p.workdir = *spec.workdir;
+}
 
+// /dev/null placeholders in the --preserve-fds slots that are closed, so that none of
+// rdbox's own descriptors lands there and leaks into the command.
+Status reserve_preserved(const Spec& spec, Plan& p) {
   p.preserve_fds = spec.preserve_fds;
   for (int fd = 3; fd < 3 + spec.preserve_fds; ++fd) {
     if (::fcntl(fd, F_GETFD) >= 0) {
@@ -239,13 +234,24 @@ Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts)
     }
     p.placeholders.emplace_back(null_fd);
   }
+  return ok();
+}
 
-  // Signals the stub puts back to SIG_DFL: the ignored ones (SIG_IGN survives execve) and
-  // the caught ones (a library host's handler must never run in a child that shares its
-  // memory, in the short window before execve).
+}  // namespace
+
+Expected<Plan> plan(const Spec& spec, char** environ_in) { return plan(spec, environ_in, HostFacts::probe()); }
+
+Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts) {
+  Plan p;
+  p.mode = spec.mode;
+  p.clone_flags = spec.mode == Mode::clone ? spec.effective_clone_flags() : 0;
+  long page = ::sysconf(_SC_PAGESIZE);
+  p.stack_size = (spec.stack_size + page - 1) / page * page;
+  plan_command(spec, environ_in, p);
+  if (auto s = reserve_preserved(spec, p); !s) return s.error();
+  // Signals the stub puts back to SIG_DFL: the ignored and the caught ones (HostFacts).
   p.ignored_signals = facts.non_default_signals;
   if (p.clone_flags & CLONE_SIGHAND) p.ignored_signals = 0;  // the table is rdbox's own: leave it
-
   p.take_tty = facts.tty_foreground;
   p.trace = spec.report == ReportFormat::json;
   if (p.trace) p.host_ns = namespace_inodes();

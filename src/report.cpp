@@ -139,20 +139,11 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
   return j.dump(2);
 }
 
-std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) {
-  using json = nlohmann::ordered_json;
-  json j;
-  j["schema_version"] = kReportSchemaVersion;
-  j["command"] = spec.command;
-  j["mode"] = std::string(to_string(spec.mode));
-  std::uint64_t flags = primitive_clone_flags(spec.mode, plan ? plan->clone_flags : spec.effective_clone_flags());
-  j["clone_flags"] = clone_flag_names(flags);
-  if (spec.mode == Mode::clone) j["stack_size"] = plan ? plan->stack_size : spec.stack_size;
-  else j["stack_size"] = nullptr;
-  j["pid"] = out.pid > 0 ? json(out.pid) : json(nullptr);
-  j["outcome"] = to_string(out.kind);
+namespace {
+using ojson = nlohmann::ordered_json;
 
-  json status;
+ojson status_json(const Outcome& out) {
+  ojson status;
   bool ran = out.kind == OutcomeKind::exited || out.kind == OutcomeKind::signaled;
   bool child_existed = out.pid > 0;
   if (out.kind == OutcomeKind::signaled) {
@@ -162,37 +153,27 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
     status["core_dumped"] = out.core_dumped;
   } else {
     status["exited"] = child_existed;
-    status["code"] = child_existed ? json(ran ? out.code : out.exit_code()) : json(nullptr);
+    status["code"] = child_existed ? ojson(ran ? out.code : out.exit_code()) : ojson(nullptr);
   }
-  j["status"] = status;
-  j["exit_code"] = out.exit_code();
+  return status;
+}
 
-  json observed;
-  observed["shared_memory"] = out.shared_memory ? json(*out.shared_memory) : json(nullptr);
-  observed["parent_suspended"] = child_existed ? json(out.parent_suspended) : json(nullptr);
-  if (out.stack_used) observed["stack_used"] = *out.stack_used;
-  j["observed"] = observed;
+ojson usage_json(const ChildUsage& u) {
+  ojson ru;
+  ru["utime_us"] = u.utime_us;
+  ru["stime_us"] = u.stime_us;
+  ru["maxrss_kb"] = u.maxrss_kb;
+  ru["minflt"] = u.minflt;
+  ru["majflt"] = u.majflt;
+  ru["nvcsw"] = u.nvcsw;
+  ru["nivcsw"] = u.nivcsw;
+  return ru;
+}
 
-  json timing;
-  timing["spawn"] = round_us(out.spawn_us);
-  timing["exec"] = out.exec_seen ? json(round_us(out.exec_us)) : json(nullptr);
-  timing["total"] = round_us(out.total_us);
-  j["timing_us"] = timing;
-
-  json ru;
-  ru["utime_us"] = out.usage.utime_us;
-  ru["stime_us"] = out.usage.stime_us;
-  ru["maxrss_kb"] = out.usage.maxrss_kb;
-  ru["minflt"] = out.usage.minflt;
-  ru["majflt"] = out.usage.majflt;
-  ru["nvcsw"] = out.usage.nvcsw;
-  ru["nivcsw"] = out.usage.nivcsw;
-  j["rusage"] = ru;
-  j["parent_minflt"] = out.parent_minflt;
-
-  json events = json::array();
+ojson events_json(const Outcome& out) {
+  ojson events = ojson::array();
   for (const auto& ev : out.events) {
-    json e;
+    ojson e;
     e["event"] = ev.kind == ChildEvent::stopped ? "stopped" : "continued";
     if (ev.kind == ChildEvent::stopped) {
       e["signal"] = ev.signal;
@@ -200,44 +181,76 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
     }
     events.push_back(e);
   }
-  j["events"] = events;
+  return events;
+}
 
-  json steps = json::object();
-  for (const auto& [name, us] : out.steps_us) steps[name] = round_us(us);
-  j["timing_us"]["steps"] = steps;
-
-  j["setup_in"] = plan ? json(plan->setup_in) : json(nullptr);
+ojson namespaces_json(const Spec& spec, const Plan* plan, const Outcome& out) {
   std::uint64_t asked = plan ? plan->namespaces : spec.effective_namespaces();
-  json nss = json::object();
-  // rdbox's own, read before any setup (spawn may move rdbox itself into the sandbox).
+  ojson nss = ojson::object();
+  // rdbox's own, read before any setup.
   auto own = plan ? plan->host_ns : namespace_inodes();
   for (std::size_t k = 0; k < kNamespaceCount; ++k) {
     const auto& info = kNamespaces[k];
-    json n;
+    ojson n;
     n["requested"] = (asked & info.flag) != 0;
     if (out.ns_probed && out.ns_inode[k]) {
       n["inode"] = out.ns_inode[k];
       n["new"] = own[k] != 0 && own[k] != out.ns_inode[k];
     } else {
       n["inode"] = nullptr;
-      n["new"] = out.ns_probed ? json(nullptr) : json((asked & info.flag) != 0);
+      n["new"] = out.ns_probed ? ojson(nullptr) : ojson((asked & info.flag) != 0);
     }
     nss[std::string(info.name)] = n;
   }
-  j["namespaces"] = nss;
-  j["warnings"] = out.warnings;
+  return nss;
+}
 
-  if (!ran) {
-    json err;
-    err["step"] = out.step;
-    err["errno"] = out.err;
-    err["errno_name"] = out.err ? json(::strerrorname_np(out.err) ? ::strerrorname_np(out.err) : "") : json(nullptr);
-    err["message"] = out.message;
-    if (!out.hint.empty()) err["hint"] = out.hint;
-    j["error"] = err;
-  } else {
-    j["error"] = nullptr;
-  }
+ojson error_json(const Outcome& out) {
+  bool ran = out.kind == OutcomeKind::exited || out.kind == OutcomeKind::signaled;
+  if (ran) return nullptr;
+  ojson err;
+  err["step"] = out.step;
+  err["errno"] = out.err;
+  err["errno_name"] = out.err ? ojson(::strerrorname_np(out.err) ? ::strerrorname_np(out.err) : "") : ojson(nullptr);
+  err["message"] = out.message;
+  if (!out.hint.empty()) err["hint"] = out.hint;
+  return err;
+}
+}  // namespace
+
+std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) {
+  ojson j;
+  j["schema_version"] = kReportSchemaVersion;
+  j["command"] = spec.command;
+  j["mode"] = std::string(to_string(spec.mode));
+  std::uint64_t flags = primitive_clone_flags(spec.mode, plan ? plan->clone_flags : spec.effective_clone_flags());
+  j["clone_flags"] = clone_flag_names(flags);
+  if (spec.mode == Mode::clone) j["stack_size"] = plan ? plan->stack_size : spec.stack_size;
+  else j["stack_size"] = nullptr;
+  j["pid"] = out.pid > 0 ? ojson(out.pid) : ojson(nullptr);
+  j["outcome"] = to_string(out.kind);
+  j["status"] = status_json(out);
+  j["exit_code"] = out.exit_code();
+  ojson observed;
+  observed["shared_memory"] = out.shared_memory ? ojson(*out.shared_memory) : ojson(nullptr);
+  observed["parent_suspended"] = out.pid > 0 ? ojson(out.parent_suspended) : ojson(nullptr);
+  if (out.stack_used) observed["stack_used"] = *out.stack_used;
+  j["observed"] = observed;
+  ojson timing;
+  timing["spawn"] = round_us(out.spawn_us);
+  timing["exec"] = out.exec_seen ? ojson(round_us(out.exec_us)) : ojson(nullptr);
+  timing["total"] = round_us(out.total_us);
+  j["timing_us"] = timing;
+  j["rusage"] = usage_json(out.usage);
+  j["parent_minflt"] = out.parent_minflt;
+  j["events"] = events_json(out);
+  ojson steps = ojson::object();
+  for (const auto& [name, us] : out.steps_us) steps[name] = round_us(us);
+  j["timing_us"]["steps"] = steps;
+  j["setup_in"] = plan ? ojson(plan->setup_in) : ojson(nullptr);
+  j["namespaces"] = namespaces_json(spec, plan, out);
+  j["warnings"] = out.warnings;
+  j["error"] = error_json(out);
   return j.dump();
 }
 

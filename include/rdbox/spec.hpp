@@ -135,6 +135,8 @@ struct Spec {
 // Parses one KEY=VAL line set (env-file syntax: blank lines and '#' comments skipped,
 // a bare KEY copies the caller's value). `origin` names the file in messages.
 Expected<std::vector<EnvEntry>> parse_env_file(std::string_view text, std::string_view origin);
+// A variable name the environment can hold: not empty, no '=', no NUL.
+bool valid_env_key(std::string_view key);
 // "-e" argument: "KEY=VAL" or bare "KEY".
 Expected<EnvEntry> parse_env_arg(std::string_view arg);
 

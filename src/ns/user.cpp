@@ -60,6 +60,74 @@ std::string ns_name(std::uint64_t flag) {
     if (n.flag == flag) return "--" + std::string(n.option);
   return "a namespace";
 }
+
+// The uid/gid maps, and who writes them: the stub itself (its own ids, no handshake) or
+// rdbox while the stub waits (directly when privileged, else newuidmap/newgidmap).
+Status plan_id_maps(const Spec& spec, Plan& p, const HostFacts& facts) {
+  uid_t euid = facts.euid;
+  gid_t egid = facts.egid;
+  p.uid_ranges = spec.uid_maps.empty() ? std::vector<IdMapRange>{{0, euid, 1}} : spec.uid_maps;
+  p.gid_ranges = spec.gid_maps.empty() ? std::vector<IdMapRange>{{0, egid, 1}} : spec.gid_maps;
+  p.uid_map = map_text(p.uid_ranges);
+  p.gid_map = map_text(p.gid_ranges);
+  bool self = is_self_map(p.uid_ranges, euid) && is_self_map(p.gid_ranges, egid);
+  if (self) {
+    // A process may map its own creator's ids into its new namespace itself (with
+    // setgroups denied): no handshake, so this works with a suspended parent too.
+    p.self_maps = true;
+  } else {
+    p.parent_maps = true;
+    if (!facts.setuid_caps) {
+      bool tools = ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0;
+      if (!tools)
+        return Error::input("--uid-map", "multi-range maps for an unprivileged caller need newuidmap and newgidmap "
+                                         "(Debian package uidmap), which are not installed (see rdbox doctor)");
+      if (!has_subordinate_ids("/etc/subuid", euid) || !has_subordinate_ids("/etc/subgid", euid))
+        return Error::input("--uid-map", "uid " + std::to_string(euid) +
+                                             " has no range in /etc/subuid and /etc/subgid, so newuidmap will refuse "
+                                             "these maps (see rdbox doctor)");
+      p.use_newidmap = true;
+    }
+  }
+  return ok();
+}
+
+// --user, checked against the maps; or root of the namespace when rdbox's maps cover 0.
+Status plan_user(const Spec& spec, Plan& p, bool newuser) {
+  if (spec.user && newuser) {
+    auto mapped = [](const std::vector<IdMapRange>& ranges, std::uint32_t id) {
+      for (const auto& r : ranges)
+        if (id >= r.inside && id - r.inside < r.count) return true;
+      return false;
+    };
+    std::uint32_t gid = spec.user->gid.value_or(spec.user->uid);
+    if (!mapped(p.uid_ranges, spec.user->uid))
+      return Error::input("--user", "uid " + std::to_string(spec.user->uid) + " is not mapped in the user namespace (uid_map: " +
+                                        p.uid_map.substr(0, p.uid_map.size() - 1) + "); add a --uid-map that covers it");
+    if (!mapped(p.gid_ranges, gid))
+      return Error::input("--user", "gid " + std::to_string(gid) + " is not mapped in the user namespace (gid_map: " +
+                                        p.gid_map.substr(0, p.gid_map.size() - 1) + "); add a --gid-map that covers it");
+  }
+  if (spec.user) {
+    p.set_user = true;
+    p.uid = spec.user->uid;
+    p.gid = spec.user->gid.value_or(spec.user->uid);
+  } else if (p.parent_maps) {
+    // Maps written by rdbox need not cover the creator's own ids, so the stub would be
+    // the overflow id inside: become root of the namespace when the maps have a 0.
+    auto covers_zero = [](const std::vector<IdMapRange>& ranges) {
+      for (const auto& r : ranges)
+        if (r.inside == 0) return true;
+      return false;
+    };
+    if (covers_zero(p.uid_ranges) && covers_zero(p.gid_ranges)) {
+      p.set_user = true;
+      p.uid = p.gid = 0;
+    }
+  }
+  return ok();
+}
+
 }  // namespace
 
 bool have_sys_admin() { return have_cap(CAP_SYS_ADMIN); }
@@ -93,33 +161,8 @@ Status plan_namespaces(const Spec& spec, Plan& p, const HostFacts& facts) {
   p.pid_fork = (ns & CLONE_NEWPID) && spec.mode == Mode::fork;
   if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
 
-  if (newuser) {
-    uid_t euid = facts.euid;
-    gid_t egid = facts.egid;
-    p.uid_ranges = spec.uid_maps.empty() ? std::vector<IdMapRange>{{0, euid, 1}} : spec.uid_maps;
-    p.gid_ranges = spec.gid_maps.empty() ? std::vector<IdMapRange>{{0, egid, 1}} : spec.gid_maps;
-    p.uid_map = map_text(p.uid_ranges);
-    p.gid_map = map_text(p.gid_ranges);
-    bool self = is_self_map(p.uid_ranges, euid) && is_self_map(p.gid_ranges, egid);
-    if (self) {
-      // A process may map its own creator's ids into its new namespace itself (with
-      // setgroups denied): no handshake, so this works with a suspended parent too.
-      p.self_maps = true;
-    } else {
-      p.parent_maps = true;
-      if (!facts.setuid_caps) {
-        bool tools = ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0;
-        if (!tools)
-          return Error::input("--uid-map", "multi-range maps for an unprivileged caller need newuidmap and newgidmap "
-                                           "(Debian package uidmap), which are not installed (see rdbox doctor)");
-        if (!has_subordinate_ids("/etc/subuid", euid) || !has_subordinate_ids("/etc/subgid", euid))
-          return Error::input("--uid-map", "uid " + std::to_string(euid) +
-                                               " has no range in /etc/subuid and /etc/subgid, so newuidmap will refuse "
-                                               "these maps (see rdbox doctor)");
-        p.use_newidmap = true;
-      }
-    }
-  }
+  if (newuser)
+    if (auto st = plan_id_maps(spec, p, facts); !st) return st;
 
   if (spec.time_offsets.monotonic) p.timens_lines.push_back("monotonic " + std::to_string(*spec.time_offsets.monotonic) + " 0");
   if (spec.time_offsets.boottime) p.timens_lines.push_back("boottime " + std::to_string(*spec.time_offsets.boottime) + " 0");
@@ -127,38 +170,7 @@ Status plan_namespaces(const Spec& spec, Plan& p, const HostFacts& facts) {
   if (spec.hostname) p.hostname = *spec.hostname;
   p.loopback = ns & CLONE_NEWNET;
   p.init = spec.init;
-  if (spec.user && newuser) {
-    auto mapped = [](const std::vector<IdMapRange>& ranges, std::uint32_t id) {
-      for (const auto& r : ranges)
-        if (id >= r.inside && id - r.inside < r.count) return true;
-      return false;
-    };
-    std::uint32_t gid = spec.user->gid.value_or(spec.user->uid);
-    if (!mapped(p.uid_ranges, spec.user->uid))
-      return Error::input("--user", "uid " + std::to_string(spec.user->uid) + " is not mapped in the user namespace (uid_map: " +
-                                        p.uid_map.substr(0, p.uid_map.size() - 1) + "); add a --uid-map that covers it");
-    if (!mapped(p.gid_ranges, gid))
-      return Error::input("--user", "gid " + std::to_string(gid) + " is not mapped in the user namespace (gid_map: " +
-                                        p.gid_map.substr(0, p.gid_map.size() - 1) + "); add a --gid-map that covers it");
-  }
-  if (spec.user) {
-    p.set_user = true;
-    p.uid = spec.user->uid;
-    p.gid = spec.user->gid.value_or(spec.user->uid);
-  } else if (p.parent_maps) {
-    // Maps written by rdbox need not cover the creator's own ids, so the stub would be
-    // the overflow id inside: become root of the namespace when the maps have a 0.
-    auto covers_zero = [](const std::vector<IdMapRange>& ranges) {
-      for (const auto& r : ranges)
-        if (r.inside == 0) return true;
-      return false;
-    };
-    if (covers_zero(p.uid_ranges) && covers_zero(p.gid_ranges)) {
-      p.set_user = true;
-      p.uid = p.gid = 0;
-    }
-  }
-  return ok();
+  return plan_user(spec, p, newuser);
 }
 
 namespace {

@@ -85,6 +85,7 @@ const char* fstype_of(MountType t) {
 }
 
 struct Planner {
+  explicit Planner(Plan& plan) : p(plan) {}
   Plan& p;
   bool in_root = false;  // a new root: destinations are relative to it
   int root_fd = -1;      // the rootfs (O_PATH), for existence checks beneath it
@@ -207,7 +208,7 @@ Status open_rootfs(const Spec& spec, Plan& p) {
 
 Status plan_mounts(const Spec& spec, Plan& p) {
   if (!(p.namespaces & CLONE_NEWNS)) return ok();
-  Planner m{p};
+  Planner m(p);
   m.add(MountOp::propagate, kMountMisc, nullptr, "/");
   bool fresh_proc = (p.namespaces & CLONE_NEWPID) || spec.mount_proc;
   if (!spec.rootfs) {

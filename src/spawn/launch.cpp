@@ -109,60 +109,47 @@ Status check_workdir(const char* dir) {
   return ok();
 }
 
-}  // namespace
+// The child's ends of the pipes rdbox makes for one launch; closed in rdbox once the
+// child has its copies.
+struct ChildEnds {
+  Fd report, sync_read, sync_write, events, life;
+};
 
-Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step) {
-  Launch l;
-  *failed_step = Step::spawn;
-  Fd write_end;
-  if (auto s = make_pipe(l.report, write_end); !s) return s.error();
-
+Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) {
+  if (auto s = make_pipe(l.report, c.report); !s) return s;
   l.token = (static_cast<std::uint64_t>(now_ns()) << 8) ^ (++g_token_counter) ^ 0x5bd1e995ULL;
   if (l.token == 0) l.token = 1;
   l.token_slot = std::make_unique<volatile std::uint64_t>(0);
-  view.report_fd = write_end.get();
-  // The stub writes trace records only while the pipe is at most half full: its size, once.
-  view.report_pipe_size = plan.trace ? static_cast<int>(::fcntl(write_end.get(), F_GETPIPE_SZ)) : 0;
-  Fd sync_read, sync_write;
-  if (plan.parent_maps)
-    if (auto s = make_pipe(sync_read, sync_write); !s) return s.error();
-  view.sync_fd = sync_read.get();
-  view.sync_write_fd = sync_write.get();
-  Fd events_write;
-  if (plan.init || plan.pid_fork)
-    if (auto s = make_pipe(l.events, events_write); !s) return s.error();
-  view.events_fd = events_write ? events_write.get() : -1;
-  Fd life_read;
-  if (plan.life_pipe)
-    if (auto s = make_pipe(life_read, l.life); !s) return s.error();
-  view.life_fd = life_read ? life_read.get() : -1;
-  view.life_write_fd = l.life ? l.life.get() : -1;
   view.token_slot = l.token_slot.get();
   view.token = l.token;
+  view.report_fd = c.report.get();
+  // The stub writes trace records only while the pipe is at most half full: its size, once.
+  view.report_pipe_size = plan.trace ? static_cast<int>(::fcntl(c.report.get(), F_GETPIPE_SZ)) : 0;
+  if (plan.parent_maps)
+    if (auto s = make_pipe(c.sync_read, c.sync_write); !s) return s;
+  view.sync_fd = c.sync_read ? c.sync_read.get() : -1;
+  view.sync_write_fd = c.sync_write ? c.sync_write.get() : -1;
+  if (plan.init || plan.pid_fork)
+    if (auto s = make_pipe(l.events, c.events); !s) return s;
+  view.events_fd = c.events ? c.events.get() : -1;
+  if (plan.life_pipe)
+    if (auto s = make_pipe(c.life, l.life); !s) return s;
+  view.life_fd = c.life ? c.life.get() : -1;
+  view.life_write_fd = l.life ? l.life.get() : -1;
+  return ok();
+}
 
-  bool vm = plan.mode == Mode::clone && (plan.clone_flags & CLONE_VM);
-  if (plan.mode == Mode::clone) {
-    if (auto s = stack.ensure(plan.stack_size); !s) return s.error();
-    if (vm && !stack.painted()) stack.paint();
-  }
-  if (plan.mode == Mode::spawn && view.workdir) {
-    if (auto s = check_workdir(view.workdir); !s) {
-      *failed_step = Step::workdir;
-      return s.error();
-    }
-  }
-
+// The creation primitive itself, timed, with every signal blocked across it: no handler of
+// rdbox's (or of a library host's) may run in a child that shares this memory; the stub
+// resets dispositions and sets the command's mask itself.
+Status call_primitive(const Plan& plan, PlanView& view, ChildStack& stack, Launch& l, Step* failed_step) {
   ThreadUsage u0 = own_usage();
   pid_t pid = -1;
-  int pidfd = -1;
-  int spawn_rc = 0;
+  int pidfd = -1, spawn_rc = 0;
   std::size_t exec_item = 0;
-  // No handler of rdbox's (or of a library host's) may run in a child that shares this
-  // memory: every signal is blocked across the primitive; the stub resets dispositions and
-  // sets the command's mask itself.
   sigset_t all, old_mask;
   sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, &old_mask);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
   l.t_start_ns = now_ns();
   switch (plan.mode) {
     case Mode::fork: pid = spawn_fork(&view); break;
@@ -171,91 +158,112 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item); break;
   }
   l.t_spawned_ns = now_ns();
-  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   ThreadUsage u1 = own_usage();
   l.parent_minflt = u1.minflt - u0.minflt;
   // A suspended parent sleeps in the kernel until the child execs: a voluntary context
   // switch during the call. A parent merely preempted by a busy CPU has none.
   l.parent_slept = u1.nvcsw > u0.nvcsw;
-
-  if (plan.mode == Mode::spawn) {
-    l.has_stub = false;
-    if (spawn_rc != 0) {
-      std::string shown = plan.display_name;
-      if (exec_item < plan.candidate_store.size() && plan.candidate_store[exec_item] != shown &&
-          spawn_rc == EACCES)
-        shown += "\" (" + plan.candidate_store[exec_item] + ")";
-      else
-        shown += "\"";
-      *failed_step = Step::exec;
-      return Error::sys("exec \"" + shown, spawn_rc);
-    }
-  } else if (pid < 0) {
-    return Error::sys("spawn", -pid);
+  l.has_stub = plan.mode != Mode::spawn;
+  if (spawn_rc != 0) {
+    std::string shown = plan.display_name + "\"";
+    if (exec_item < plan.candidate_store.size() && plan.candidate_store[exec_item] != plan.display_name &&
+        spawn_rc == EACCES)
+      shown += " (" + plan.candidate_store[exec_item] + ")";
+    *failed_step = Step::exec;
+    return Error::sys("exec \"" + shown, spawn_rc);
   }
+  if (pid < 0) return Error::sys("spawn", -pid);
   l.pid = pid;
-  if (pidfd < 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   // pidfd_open cannot race here: the child is ours and unreaped, so its pid is not reused.
+  if (pidfd < 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd >= 0) l.pidfd.reset(pidfd);
+  return ok();
+}
 
-  // Handshakes before rdbox lets go of the pipe: CLONE_FILES (the child shares this fd
-  // table until its first step takes a private copy) and, in fork mode, the user
-  // namespace that exists only once the stub has unshared it.
+// Handshakes before rdbox lets go of the pipe: CLONE_FILES (the child shares this fd table
+// until its first step takes a private copy) and, in fork mode, the user namespace that
+// exists only once the stub has unshared it. True when the child failed on the way.
+bool await_handshakes(const Plan& plan, const PlanView& view, Launch& l) {
   bool want_files = view.private_files;
   bool want_userns = plan.parent_maps && (plan.unshare_flags & CLONE_NEWUSER);
-  bool child_failed = false;
   while (want_files || want_userns) {
     // Wait for the record or the child's end, never for a child that is gone.
     struct pollfd pf[2] = {{l.report.get(), POLLIN, 0}, {l.pidfd.get(), POLLIN, 0}};
     int np = l.pidfd ? 2 : 1;
     if (::poll(pf, static_cast<nfds_t>(np), -1) < 0) {
       if (errno == EINTR) continue;
-      break;
+      return false;
     }
     if (!(pf[0].revents & (POLLIN | POLLHUP))) {
-      if (np == 2 && pf[1].revents) break;  // exited without a word: the supervisor reports it
+      if (np == 2 && pf[1].revents) return false;  // exited without a word: the supervisor reports it
       continue;
     }
     StubRecord r{};
     ssize_t n;
     do n = ::read(l.report.get(), &r, sizeof r);
     while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof r)) break;
+    if (n != static_cast<ssize_t>(sizeof r)) return false;
     if (r.severity == kReady) {
       if (r.step == static_cast<std::uint32_t>(Step::files)) want_files = false;
       if (r.step == static_cast<std::uint32_t>(Step::unshare)) want_userns = false;
       continue;
     }
     l.early_records.push_back(r);
-    if (r.severity == kFatal) {
-      child_failed = true;
-      break;
-    }
+    if (r.severity == kFatal) return true;
   }
-  if (plan.parent_maps) {
-    sync_read.reset();
-    std::int64_t t0 = now_ns();
-    Status maps = child_failed ? Status(ok()) : write_id_maps(plan, pid);
-    l.id_maps_ns = now_ns() - t0;
-    if (!maps) {
-      // The stub sees EOF on the sync pipe and stops; take it down and reap it here.
-      sync_write.reset();
-      ::kill(pid, SIGKILL);
-      int status;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      *failed_step = Step::id_maps;
-      return maps.error();
-    }
-    char one = 1;
-    if (::write(sync_write.get(), &one, 1) != 1) {
-    }
-    sync_write.reset();
-  }
-  write_end.reset();
-  events_write.reset();
-  life_read.reset();
+  return false;
+}
 
+// The parent's half of the map barrier: write the maps, then one byte says go. On failure
+// the stub sees EOF and stops; it is taken down and reaped here.
+Status release_maps(const Plan& plan, Launch& l, ChildEnds& c, bool child_failed) {
+  c.sync_read.reset();
+  std::int64_t t0 = now_ns();
+  Status maps = child_failed ? Status(ok()) : write_id_maps(plan, l.pid);
+  l.id_maps_ns = now_ns() - t0;
+  if (!maps) {
+    c.sync_write.reset();
+    if (l.pidfd) ::syscall(SYS_pidfd_send_signal, l.pidfd.get(), SIGKILL, nullptr, 0);
+    int status;
+    while (::waitpid(l.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    l.pidfd.reset();
+    return maps;
+  }
+  char one = 1;
+  if (::write(c.sync_write.get(), &one, 1) != 1) {
+  }  // a child gone already is reported by the supervisor
+  c.sync_write.reset();
+  return ok();
+}
+
+}  // namespace
+
+Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step) {
+  Launch l;
+  ChildEnds ends;
+  *failed_step = Step::spawn;
+  if (auto s = open_channels(plan, view, l, ends); !s) return s.error();
+  if (plan.mode == Mode::clone) {
+    if (auto s = stack.ensure(plan.stack_size); !s) return s.error();
+    if ((plan.clone_flags & CLONE_VM) && !stack.painted()) stack.paint();
+  }
+  if (plan.mode == Mode::spawn && view.workdir) {
+    if (auto s = check_workdir(view.workdir); !s) {
+      *failed_step = Step::workdir;
+      return s.error();
+    }
+  }
+  if (auto s = call_primitive(plan, view, stack, l, failed_step); !s) return s.error();
+  bool child_failed = await_handshakes(plan, view, l);
+  if (plan.parent_maps) {
+    if (auto s = release_maps(plan, l, ends, child_failed); !s) {
+      *failed_step = Step::id_maps;
+      return s.error();
+    }
+  }
+  ends = ChildEnds{};  // the child has its copies
   if (!l.has_stub) {
     // posix_spawn runs no rdbox code in the child: did rdbox resume after the child's exec?
     // The child's copy of the write end is gone exactly then.

@@ -87,7 +87,9 @@ TEST(MountPlan, RecipeFirstThenTheUsersEntriesInOrder) {
   // The program runs each mount step once, in order.
   std::uint32_t next = 0;
   for (const auto& op : p->program)
-    if (op.step == Step::mounts) EXPECT_EQ(op.item, next++);
+    if (op.step == Step::mounts) {
+      EXPECT_EQ(op.item, next++);
+    }
   EXPECT_EQ(next, m.size());
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 
+#include "rdbox/modes.hpp"
 #include "rdbox/plan.hpp"
 
 using namespace rdbox;
@@ -131,4 +132,28 @@ TEST(UserPlan, DefaultMapIsWrittenByTheChild) {
   EXPECT_EQ(p->uid_map, "0 " + std::to_string(::geteuid()) + " 1\n");
   EXPECT_TRUE(p->clone_flags & CLONE_NEWUSER);
   EXPECT_TRUE(p->loopback == false);
+}
+
+// Validation says exactly what the traits table says, for every mode.
+TEST(ModeTraits, ValidationFollowsTheTable) {
+  for (const auto& t : kModeTraits) {
+    auto spec = [&](auto tweak) {
+      Spec s;
+      s.command = {"/bin/true"};
+      s.mode = t.mode;
+      s.vm = t.vm;
+      s.vfork = t.vfork;
+      tweak(s);
+      return s.validate().ok();
+    };
+    SCOPED_TRACE(std::string(t.name));
+    EXPECT_TRUE(spec([](Spec&) {}));
+    EXPECT_EQ(spec([](Spec& s) { s.namespaces = CLONE_NEWUTS; }), t.can_sandbox);
+    EXPECT_EQ(spec([](Spec& s) { s.namespaces = CLONE_NEWUSER; }), t.can_sandbox && t.can_make_user_ns);
+    EXPECT_EQ(spec([](Spec& s) { s.namespaces = CLONE_NEWPID; }), t.can_sandbox && t.can_new_pid);
+    EXPECT_EQ(spec([](Spec& s) { s.init = true; }), t.can_sandbox && t.can_run_init);
+    EXPECT_EQ(spec([](Spec& s) { s.uid_maps = {{0, 0, 1}}; }),
+              t.can_sandbox && t.can_make_user_ns && t.can_wait_for_parent);
+    EXPECT_EQ(&mode_traits(t.mode, (t.vm ? CLONE_VM : 0) | (t.vfork ? CLONE_VFORK : 0)), &t);
+  }
 }
