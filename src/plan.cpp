@@ -35,6 +35,7 @@ const char* step_name(Step s) {
     case Step::probe: return "probe";
     case Step::start: return "start";
     case Step::pid_fork: return "pid_fork";
+    case Step::join: return "join";
   }
   return "unknown";
 }
@@ -62,6 +63,7 @@ void build_program(Plan& p) {
   auto add = [&](Step s, bool when, bool traced = false, std::uint32_t item = 0) {
     if (when) g.push_back(StepOp{s, item, traced ? 1u : 0u});
   };
+  for (std::size_t i = 0; i < p.join_kinds.size(); ++i) add(Step::join, true, true, static_cast<std::uint32_t>(i));
   add(Step::unshare, p.unshare_flags != 0, true);
   add(Step::id_maps, p.self_maps || p.parent_maps, true);  // the stub writes them, or waits for rdbox
   add(Step::time_offsets, !p.timens_lines.empty(), true);
@@ -116,6 +118,9 @@ PlanView Plan::view() const {
   for (std::size_t i = 0; i < timens_lines.size() && i < 2; ++i) v.timens_offsets[i] = timens_lines[i].c_str();
   v.mounts = mounts.data();
   v.n_mounts = mounts.size();
+  v.join_fds = join_fd_numbers.data();
+  v.join_kinds = join_kinds.data();
+  v.n_joins = join_kinds.size();
   v.program = program.data();
   v.n_program = program.size();
   v.rootfs_dev = rootfs_dev;
@@ -138,27 +143,10 @@ PlanView Plan::view() const {
 
 namespace {
 
-// Sets or replaces KEY in an env vector of "KEY=VAL" strings, keeping first position.
-void env_set(std::vector<std::string>& env, const std::string& key, const std::string& value) {
-  std::string entry = key + "=" + value;
-  for (auto& e : env)
-    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
-      e = std::move(entry);
-      return;
-    }
-  env.push_back(std::move(entry));
-}
-
 const char* env_get(const std::vector<std::string>& env, std::string_view key) {
   for (const auto& e : env)
     if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
       return e.c_str() + key.size() + 1;
-  return nullptr;
-}
-
-const char* environ_get(char** environ_in, std::string_view key) {
-  for (char** e = environ_in; e && *e; ++e)
-    if (std::strncmp(*e, key.data(), key.size()) == 0 && (*e)[key.size()] == '=') return *e + key.size() + 1;
   return nullptr;
 }
 
@@ -183,20 +171,12 @@ std::vector<std::string> exec_candidates(const std::string& name, const char* pa
 namespace {
 
 // argv, the environment, execvp's candidates and the ENOEXEC fallback's argv.
-void plan_command(const Spec& spec, char** environ_in, Plan& p) {
-  p.display_name = spec.command[0];
-  p.argv_store = spec.command;
-  if (spec.argv0) p.argv_store[0] = *spec.argv0;
-  if (!spec.clear_env)
-    for (char** e = environ_in; e && *e; ++e) p.env_store.emplace_back(*e);
-  for (const auto& entry : spec.env) {
-    if (entry.value) {
-      env_set(p.env_store, entry.key, *entry.value);
-    } else if (const char* v = environ_get(environ_in, entry.key)) {
-      env_set(p.env_store, entry.key, v);
-    }  // a bare KEY the caller does not have is left unset, as docker does
-  }
-  p.candidate_store = exec_candidates(spec.command[0], env_get(p.env_store, "PATH"));
+void plan_command(const ProcessConfig& pc, Plan& p) {
+  p.display_name = pc.argv[0];
+  p.argv_store = pc.argv;
+  if (pc.argv0) p.argv_store[0] = *pc.argv0;
+  p.env_store = pc.env;
+  p.candidate_store = exec_candidates(pc.argv[0], env_get(p.env_store, "PATH"));
   for (auto& s : p.argv_store) p.argv.push_back(s.c_str());
   p.argv.push_back(nullptr);
   for (auto& s : p.env_store) p.envp.push_back(s.c_str());
@@ -207,14 +187,14 @@ void plan_command(const Spec& spec, char** environ_in, Plan& p) {
   p.sh_argv.push_back(nullptr);  // the candidate, filled in by the stub
   for (std::size_t i = 1; i + 1 < p.argv.size(); ++i) p.sh_argv.push_back(p.argv[i]);
   p.sh_argv.push_back(nullptr);
-  if (spec.workdir) p.workdir = *spec.workdir;
+  p.workdir = pc.cwd;
 }
 
 // /dev/null placeholders in the --preserve-fds slots that are closed, so that none of
 // rdbox's own descriptors lands there and leaks into the command.
-Status reserve_preserved(const Spec& spec, Plan& p) {
-  p.preserve_fds = spec.preserve_fds;
-  for (int fd = 3; fd < 3 + spec.preserve_fds; ++fd) {
+Status reserve_preserved(const ProcessConfig& pc, const std::string& origin, Plan& p) {
+  p.preserve_fds = pc.preserve_fds;
+  for (int fd = 3; fd < 3 + pc.preserve_fds; ++fd) {
     if (::fcntl(fd, F_GETFD) >= 0) {
       p.preserved.push_back(fd);
       continue;
@@ -228,7 +208,7 @@ Status reserve_preserved(const Spec& spec, Plan& p) {
       if (moved < 0) return Error::sys("reserve fd " + std::to_string(fd), errno);
       if (moved != fd) {
         ::close(moved);
-        return Error::input("--preserve-fds", "could not reserve fd " + std::to_string(fd));
+        return Error::input(origin, "could not reserve fd " + std::to_string(fd));
       }
       null_fd = moved;
     }
@@ -242,24 +222,28 @@ Status reserve_preserved(const Spec& spec, Plan& p) {
 Expected<Plan> plan(const Spec& spec, char** environ_in) { return plan(spec, environ_in, HostFacts::probe()); }
 
 Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts) {
+  return plan(to_config(spec, environ_in), facts);
+}
+
+Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   Plan p;
-  p.mode = spec.mode;
-  p.clone_flags = spec.mode == Mode::clone ? spec.effective_clone_flags() : 0;
+  const ProcessConfig& pc = c.processes.at(0);
+  p.mode = c.launch.mode;
+  p.clone_flags = c.launch.mode == Mode::clone ? c.launch.clone_flags : 0;
   long page = ::sysconf(_SC_PAGESIZE);
-  p.stack_size = (spec.stack_size + page - 1) / page * page;
-  plan_command(spec, environ_in, p);
-  if (auto s = reserve_preserved(spec, p); !s) return s.error();
+  p.stack_size = (c.launch.stack_size + page - 1) / page * page;
+  plan_command(pc, p);
+  if (auto s = reserve_preserved(pc, c.origins.preserve_fds, p); !s) return s.error();
   // Signals the stub puts back to SIG_DFL: the ignored and the caught ones (HostFacts).
   p.ignored_signals = facts.non_default_signals;
   if (p.clone_flags & CLONE_SIGHAND) p.ignored_signals = 0;  // the table is rdbox's own: leave it
   p.take_tty = facts.tty_foreground;
-  p.trace = spec.report == ReportFormat::json;
+  p.trace = c.launch.trace;
   if (p.trace) p.host_ns = namespace_inodes();
   p.setup_in = "child: the exec stub";
-  if (spec.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
-  if (auto s = plan_namespaces(spec, p, facts); !s) return s.error();
-  if (auto s = plan_mounts(spec, p); !s) return s.error();
-  if (spec.rootfs && !spec.workdir) p.workdir = "/";
+  if (c.launch.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
+  if (auto s = plan_namespaces(c, p, facts); !s) return s.error();
+  if (auto s = plan_mounts(c, p); !s) return s.error();
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
   p.life_pipe = p.new_pid;
   if (p.init || p.pid_fork) {

@@ -49,21 +49,32 @@ Outcome Session::run(const Plan& plan) {
   return out;
 }
 
-Outcome run(const Spec& spec, SessionOptions opts) {
+namespace {
+Outcome refused(const Error& e) {
   Outcome out;
-  auto fail = [&](const Error& e) {
-    out.kind = OutcomeKind::spawn_failed;
-    out.step = "spec";
-    out.err = e.err;
-    out.message = e.what();
-    return out;
-  };
-  if (auto v = spec.validate(); !v) return fail(v.error());
-  auto p = plan(spec, environ);
-  if (!p) return fail(p.error());
+  out.kind = OutcomeKind::spawn_failed;
+  out.step = "spec";
+  out.err = e.err;
+  out.message = e.what();
+  return out;
+}
+
+Outcome run_plan(Expected<Plan> p, SessionOptions opts) {
+  if (!p) return refused(p.error());
   auto session = Session::create(std::move(opts));
-  if (!session) return fail(session.error());
+  if (!session) return refused(session.error());
   return session.value()->run(p.value());
+}
+}  // namespace
+
+Outcome run(const Spec& spec, SessionOptions opts) {
+  if (auto v = spec.validate(); !v) return refused(v.error());
+  return run_plan(plan(spec, environ), std::move(opts));
+}
+
+Outcome run(const SandboxConfig& config, SessionOptions opts) {
+  if (auto v = validate(config); !v) return refused(v.error());
+  return run_plan(plan(config, HostFacts::probe()), std::move(opts));
 }
 
 }  // namespace rdbox

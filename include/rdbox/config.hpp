@@ -3,7 +3,9 @@
 // except as the `origin` that messages quote.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,76 @@ struct MountEntry {
 
 // "/a/b" with no empty, "." or ".." component (a trailing slash is tolerated and dropped).
 Expected<std::string> normalize_destination(std::string_view path, std::string_view origin);
+
+// One namespace of the sandbox: a new one, or (with a path such as /proc/PID/ns/net) the
+// one at that path, joined with setns(2).
+struct NamespaceEntry {
+  std::uint64_t kind = 0;  // CLONE_NEWPID, CLONE_NEWNS, ...
+  std::string path;        // empty: a new namespace
+  std::string origin;      // what asked for it: "--newpid", "--hostname (implies --newuts)"
+};
+
+// "INSIDE OUTSIDE COUNT" lines of a uid_map/gid_map.
+struct IdMapRange {
+  std::uint32_t inside = 0, outside = 0, count = 0;
+};
+
+// "UID[:GID]".
+struct UserIds {
+  std::uint32_t uid = 0;
+  std::optional<std::uint32_t> gid;
+};
+
+struct TimeOffsets {
+  std::optional<std::int64_t> monotonic, boottime;
+};
+
+enum class Mode { fork, vfork, clone, spawn };
+
+// One command the sandbox runs.
+struct ProcessConfig {
+  std::vector<std::string> argv;      // argv[0] names the program (searched in PATH without a '/')
+  std::optional<std::string> argv0;   // what the program sees as argv[0], when not argv[0]
+  std::vector<std::string> env;       // the whole environment, "KEY=VALUE"
+  std::string cwd;                    // empty: inherited (/ in a new root)
+  std::optional<UserIds> user;        // switch to these ids before exec
+  int preserve_fds = 0;               // fds 3 .. 3+N-1 are inherited
+};
+
+// How the child is created (the launcher's part of the config).
+struct LaunchConfig {
+  Mode mode = Mode::clone;
+  std::uint64_t clone_flags = 0;  // clone only: CLONE_VM, CLONE_VFORK, CLONE_FILES, ...
+  std::size_t stack_size = 64 * 1024;
+  bool trace = false;             // step timings and namespace inodes for the report
+};
+
+// Everything a sandbox is, whoever asked for it (the CLI, and next an OCI config.json).
+// Error messages quote the `origin` strings, so each front end speaks its own language.
+struct SandboxConfig {
+  LaunchConfig launch;
+  std::vector<NamespaceEntry> namespaces;
+  std::vector<IdMapRange> uid_maps, gid_maps;  // empty with a new user namespace: map yourself to 0
+  std::string root;                // the root filesystem; empty: the host's
+  bool root_overlay = false;       // writes go to a tmpfs upper layer, never to `root`
+  bool root_readonly = false;
+  std::vector<MountEntry> mounts;  // in order, the root's own recipe first
+  std::string hostname;
+  TimeOffsets time_offsets;
+  bool init = false;               // rdbox's init at PID 1
+  std::vector<ProcessConfig> processes;
+  struct Origins {
+    std::string root = "--rootfs", uid_map = "--uid-map", gid_map = "--gid-map", user = "--user";
+    std::string preserve_fds = "--preserve-fds";
+  } origins;
+
+  std::uint64_t namespace_kinds() const;  // the CLONE_NEW* bits of every entry
+  const NamespaceEntry* find_namespace(std::uint64_t kind) const;
+};
+
+// What a front end may hand over: every field that no later step can check for it.
+// Errors name the field by its origin.
+Status validate(const SandboxConfig& c);
 
 // The root filesystem's own mounts, as data: /proc, a minimal /dev, a read-only /sys.
 // `fresh_proc`: a new procfs (a new PID namespace), else the host's /proc bound.

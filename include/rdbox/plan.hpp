@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "rdbox/config.hpp"
 #include "rdbox/error.hpp"
 #include "rdbox/fd.hpp"
 #include "rdbox/spec.hpp"
@@ -43,6 +44,7 @@ enum class Step : std::uint32_t {
   probe,      // namespace inodes for the report (item = kind)
   start,      // the stub began (timing baseline)
   pid_fork,   // fork mode --newpid: a relay stays outside, its child is PID 1
+  join,       // setns(2) into the namespaces given by path (item = index)
 };
 
 // One instruction of the stub's program.
@@ -135,6 +137,9 @@ struct PlanView {
   const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
   const MountStep* mounts = nullptr;
   std::size_t n_mounts = 0;
+  const int* join_fds = nullptr;     // namespaces to join (setns), the user namespace first
+  const std::uint64_t* join_kinds = nullptr;
+  std::size_t n_joins = 0;
   const StepOp* program = nullptr;   // the steps, in order
   std::size_t n_program = 0;
   std::uint64_t rootfs_dev = 0, rootfs_ino = 0;  // the rootfs rdbox opened (MountOp::root)
@@ -175,6 +180,9 @@ struct Plan {
   std::deque<std::string> strings;    // storage behind MountStep pointers
   std::vector<MountStep> mounts;
   std::vector<StepOp> program;        // the stub's steps in their one order (build_program)
+  std::vector<Fd> join_fds;           // namespaces joined by path, held open for the stub
+  std::vector<int> join_fd_numbers;
+  std::vector<std::uint64_t> join_kinds;
   std::uint64_t rootfs_dev = 0, rootfs_ino = 0;
   bool life_pipe = false;             // PID 1 checks rdbox is alive through a pipe
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
@@ -229,6 +237,8 @@ struct HostFacts {
 // `environ_in` is the caller's environment (environ), taken as a parameter for tests.
 Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts);
 Expected<Plan> plan(const Spec& spec, char** environ_in);  // probes the host
+// The neutral config (validated with validate(config)) into a Plan: what every front end calls.
+Expected<Plan> plan(const SandboxConfig& config, const HostFacts& facts);
 
 // The stub's program for a Plan whose fields are set: the one place the order is written.
 void build_program(Plan& p);

@@ -49,5 +49,8 @@ class Session {
 // validate → plan → launch → supervise. Bad input comes back as an Outcome of kind
 // spawn_failed with step "spec" and the message.
 Outcome run(const Spec& spec, SessionOptions opts = {});
+// The same from the neutral config (the first of its processes), for front ends other
+// than the CLI's options.
+Outcome run(const SandboxConfig& config, SessionOptions opts = {});
 
 }  // namespace rdbox

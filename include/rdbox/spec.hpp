@@ -14,7 +14,6 @@
 
 namespace rdbox {
 
-enum class Mode { fork, vfork, clone, spawn };
 enum class ReportFormat { text, json, none };
 
 std::string_view to_string(Mode m);
@@ -61,10 +60,6 @@ struct NamespaceInfo {
 constexpr std::size_t kNamespaceCount = 8;
 extern const NamespaceInfo kNamespaces[kNamespaceCount];
 
-// "INSIDE OUTSIDE COUNT" lines of a uid_map/gid_map.
-struct IdMapRange {
-  std::uint32_t inside = 0, outside = 0, count = 0;
-};
 Expected<IdMapRange> parse_id_map(std::string_view text);
 
 // "SRC[:DST]" (DST defaults to SRC) for --bind and --ro-bind.
@@ -72,17 +67,10 @@ Expected<MountEntry> parse_bind(std::string_view arg, bool read_only);
 // "DST" for --tmpfs.
 Expected<MountEntry> parse_tmpfs(std::string_view arg);
 
-struct TimeOffsets {
-  std::optional<std::int64_t> monotonic, boottime;
-};
 // "monotonic=S,boottime=S" (either or both).
 Expected<TimeOffsets> parse_time_offsets(std::string_view text);
 
 // "UID[:GID]", numbers only.
-struct UserIds {
-  std::uint32_t uid = 0;
-  std::optional<std::uint32_t> gid;
-};
 Expected<UserIds> parse_user(std::string_view text);
 
 constexpr std::size_t kMaxHostname = 64;  // the kernel's __NEW_UTS_LEN
@@ -131,6 +119,10 @@ struct Spec {
   // Every contradiction and out-of-range value, as one Error. Nothing is created.
   Status validate() const;
 };
+
+// The CLI's options expanded into the neutral config: implied namespaces, the rootfs
+// recipe, the environment resolved against `environ_in` (the caller's), the defaults.
+SandboxConfig to_config(const Spec& spec, char** environ_in);
 
 // Parses one KEY=VAL line set (env-file syntax: blank lines and '#' comments skipped,
 // a bare KEY copies the caller's value). `origin` names the file in messages.

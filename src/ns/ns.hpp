@@ -15,10 +15,10 @@ bool have_sys_admin();
 bool have_setuid_caps();
 
 // Fills the Plan's namespace, id-map, hostname, init and user fields.
-Status plan_namespaces(const Spec& spec, Plan& p, const HostFacts& facts);
+Status plan_namespaces(const SandboxConfig& c, Plan& p, const HostFacts& facts);
 // Fills the Plan's mount steps (src/plan/mounts.cpp): private propagation, the new root
 // (bind or overlay), the rootfs recipe, the user's entries in order, read-only, pivot_root.
-Status plan_mounts(const Spec& spec, Plan& p);
+Status plan_mounts(const SandboxConfig& c, Plan& p);
 
 // The parent's half of the id-map handshake: writes the child's uid/gid maps (directly
 // when privileged, else through newuidmap/newgidmap). The stub waits on the sync pipe.

@@ -55,19 +55,14 @@ bool has_subordinate_ids(const char* file, uid_t uid) {
   return false;
 }
 
-std::string ns_name(std::uint64_t flag) {
-  for (const auto& n : kNamespaces)
-    if (n.flag == flag) return "--" + std::string(n.option);
-  return "a namespace";
-}
 
 // The uid/gid maps, and who writes them: the stub itself (its own ids, no handshake) or
 // rdbox while the stub waits (directly when privileged, else newuidmap/newgidmap).
-Status plan_id_maps(const Spec& spec, Plan& p, const HostFacts& facts) {
+Status plan_id_maps(const SandboxConfig& c, Plan& p, const HostFacts& facts) {
   uid_t euid = facts.euid;
   gid_t egid = facts.egid;
-  p.uid_ranges = spec.uid_maps.empty() ? std::vector<IdMapRange>{{0, euid, 1}} : spec.uid_maps;
-  p.gid_ranges = spec.gid_maps.empty() ? std::vector<IdMapRange>{{0, egid, 1}} : spec.gid_maps;
+  p.uid_ranges = c.uid_maps.empty() ? std::vector<IdMapRange>{{0, euid, 1}} : c.uid_maps;
+  p.gid_ranges = c.gid_maps.empty() ? std::vector<IdMapRange>{{0, egid, 1}} : c.gid_maps;
   p.uid_map = map_text(p.uid_ranges);
   p.gid_map = map_text(p.gid_ranges);
   bool self = is_self_map(p.uid_ranges, euid) && is_self_map(p.gid_ranges, egid);
@@ -80,10 +75,10 @@ Status plan_id_maps(const Spec& spec, Plan& p, const HostFacts& facts) {
     if (!facts.setuid_caps) {
       bool tools = ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0;
       if (!tools)
-        return Error::input("--uid-map", "multi-range maps for an unprivileged caller need newuidmap and newgidmap "
+        return Error::input(c.origins.uid_map, "multi-range maps for an unprivileged caller need newuidmap and newgidmap "
                                          "(Debian package uidmap), which are not installed (see rdbox doctor)");
       if (!has_subordinate_ids("/etc/subuid", euid) || !has_subordinate_ids("/etc/subgid", euid))
-        return Error::input("--uid-map", "uid " + std::to_string(euid) +
+        return Error::input(c.origins.uid_map, "uid " + std::to_string(euid) +
                                              " has no range in /etc/subuid and /etc/subgid, so newuidmap will refuse "
                                              "these maps (see rdbox doctor)");
       p.use_newidmap = true;
@@ -93,25 +88,27 @@ Status plan_id_maps(const Spec& spec, Plan& p, const HostFacts& facts) {
 }
 
 // --user, checked against the maps; or root of the namespace when rdbox's maps cover 0.
-Status plan_user(const Spec& spec, Plan& p, bool newuser) {
-  if (spec.user && newuser) {
+Status plan_user(const SandboxConfig& c, Plan& p, bool newuser) {
+  const std::optional<UserIds>& user = c.processes[0].user;
+  const std::string& origin = c.origins.user;
+  if (user && newuser) {
     auto mapped = [](const std::vector<IdMapRange>& ranges, std::uint32_t id) {
       for (const auto& r : ranges)
         if (id >= r.inside && id - r.inside < r.count) return true;
       return false;
     };
-    std::uint32_t gid = spec.user->gid.value_or(spec.user->uid);
-    if (!mapped(p.uid_ranges, spec.user->uid))
-      return Error::input("--user", "uid " + std::to_string(spec.user->uid) + " is not mapped in the user namespace (uid_map: " +
+    std::uint32_t gid = user->gid.value_or(user->uid);
+    if (!mapped(p.uid_ranges, user->uid))
+      return Error::input(origin, "uid " + std::to_string(user->uid) + " is not mapped in the user namespace (uid_map: " +
                                         p.uid_map.substr(0, p.uid_map.size() - 1) + "); add a --uid-map that covers it");
     if (!mapped(p.gid_ranges, gid))
-      return Error::input("--user", "gid " + std::to_string(gid) + " is not mapped in the user namespace (gid_map: " +
+      return Error::input(origin, "gid " + std::to_string(gid) + " is not mapped in the user namespace (gid_map: " +
                                         p.gid_map.substr(0, p.gid_map.size() - 1) + "); add a --gid-map that covers it");
   }
-  if (spec.user) {
+  if (user) {
     p.set_user = true;
-    p.uid = spec.user->uid;
-    p.gid = spec.user->gid.value_or(spec.user->uid);
+    p.uid = user->uid;
+    p.gid = user->gid.value_or(user->uid);
   } else if (p.parent_maps) {
     // Maps written by rdbox need not cover the creator's own ids, so the stub would be
     // the overflow id inside: become root of the namespace when the maps have a 0.
@@ -133,21 +130,35 @@ Status plan_user(const Spec& spec, Plan& p, bool newuser) {
 bool have_sys_admin() { return have_cap(CAP_SYS_ADMIN); }
 bool have_setuid_caps() { return have_cap(CAP_SETUID) && have_cap(CAP_SETGID); }
 
-Status plan_namespaces(const Spec& spec, Plan& p, const HostFacts& facts) {
-  std::uint64_t ns = spec.effective_namespaces();
+// Namespaces at a path are joined (setns) before anything else, the user namespace first
+// so that the others are joined with its privileges.
+Status open_joins(const SandboxConfig& c, Plan& p) {
+  for (int pass = 0; pass < 2; ++pass)
+    for (const auto& n : c.namespaces) {
+      if (n.path.empty() || (pass == 0) != (n.kind == CLONE_NEWUSER)) continue;
+      int fd = ::open(n.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return Error::sys(n.origin + " \"" + n.path + "\"", errno);
+      p.join_fds.emplace_back(fd);
+      p.join_fd_numbers.push_back(fd);
+      p.join_kinds.push_back(n.kind);
+    }
+  return ok();
+}
+
+Status plan_namespaces(const SandboxConfig& c, Plan& p, const HostFacts& facts) {
+  std::uint64_t ns = 0, joined = 0;
+  for (const auto& n : c.namespaces) (n.path.empty() ? ns : joined) |= n.kind;
   p.namespaces = ns;
-  if (!ns && !spec.user) return ok();
-
+  if (!ns && !joined && !c.processes[0].user) return ok();
+  if (auto s = open_joins(c, p); !s) return s;
   bool newuser = ns & CLONE_NEWUSER;
-  if (!newuser && (ns & ~std::uint64_t(CLONE_NEWUSER)) && !facts.sys_admin) {
-    std::uint64_t first = ns & -ns;
-    std::string opt = ns_name(first);
-    if (!(spec.namespaces & first)) opt += " (implied by your options)";
-    return Error::input(opt, "needs CAP_SYS_ADMIN, which uid " + std::to_string(facts.euid) +
-                                            " does not have: add --newuser (see rdbox doctor)");
+  if (!newuser && !(joined & CLONE_NEWUSER) && (ns & ~std::uint64_t(CLONE_NEWUSER)) && !facts.sys_admin) {
+    const NamespaceEntry* first = c.find_namespace(ns & -ns);
+    return Error::input(first ? first->origin : "namespaces", "needs CAP_SYS_ADMIN, which uid " +
+                                                                  std::to_string(facts.euid) +
+                                                                  " does not have: add --newuser (see rdbox doctor)");
   }
-
-  if (spec.mode == Mode::clone) {
+  if (c.launch.mode == Mode::clone) {
     // clone(2) creates every namespace but time (CLONE_NEWTIME shares its bit with the
     // exit signal there): the stub unshares that one, and exec moves it in.
     p.clone_flags |= ns & ~std::uint64_t(CLONE_NEWTIME);
@@ -158,19 +169,16 @@ Status plan_namespaces(const Spec& spec, Plan& p, const HostFacts& facts) {
     p.setup_in = "child: unshare(2) in the exec stub";
   }
   p.new_pid = ns & CLONE_NEWPID;
-  p.pid_fork = (ns & CLONE_NEWPID) && spec.mode == Mode::fork;
+  p.pid_fork = (ns & CLONE_NEWPID) && c.launch.mode == Mode::fork;
   if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
-
   if (newuser)
-    if (auto st = plan_id_maps(spec, p, facts); !st) return st;
-
-  if (spec.time_offsets.monotonic) p.timens_lines.push_back("monotonic " + std::to_string(*spec.time_offsets.monotonic) + " 0");
-  if (spec.time_offsets.boottime) p.timens_lines.push_back("boottime " + std::to_string(*spec.time_offsets.boottime) + " 0");
-
-  if (spec.hostname) p.hostname = *spec.hostname;
+    if (auto st = plan_id_maps(c, p, facts); !st) return st;
+  if (c.time_offsets.monotonic) p.timens_lines.push_back("monotonic " + std::to_string(*c.time_offsets.monotonic) + " 0");
+  if (c.time_offsets.boottime) p.timens_lines.push_back("boottime " + std::to_string(*c.time_offsets.boottime) + " 0");
+  p.hostname = c.hostname;
   p.loopback = ns & CLONE_NEWNET;
-  p.init = spec.init;
-  return plan_user(spec, p, newuser);
+  p.init = c.init;
+  return plan_user(c, p, newuser);
 }
 
 namespace {

@@ -67,6 +67,7 @@ Exists stat_kind(int dirfd, const std::string& path, bool in_root) {
 }
 
 MountGroup group_of(const MountEntry& e) {
+  if (e.type == MountType::proc) return kMountProc;
   if (e.origin != "--rootfs") return kMountBinds;  // the recipe's entries say --rootfs
   if (is_under(e.destination, "/proc")) return kMountProc;
   if (is_under(e.destination, "/dev")) return kMountDev;
@@ -191,14 +192,15 @@ Status Planner::entry(const MountEntry& e) {
 // Opens the rootfs once: its (dev, ino) is what the stub checks when it re-opens the path
 // in the new mount namespace, so a rootfs swapped for another directory or a link to /
 // between plan and run is refused instead of becoming the sandbox's root.
-Status open_rootfs(const Spec& spec, Plan& p) {
-  int fd = ::open(spec.rootfs->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error::sys("--rootfs \"" + *spec.rootfs + "\"", errno);
+Status open_rootfs(const SandboxConfig& c, Plan& p) {
+  const std::string what = c.origins.root + " \"" + c.root + "\"";
+  int fd = ::open(c.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error::sys(what, errno);
   p.rootfs_fd.reset(fd);
   struct stat st {}, host_root {};
-  if (::fstat(fd, &st) != 0) return Error::sys("--rootfs \"" + *spec.rootfs + "\"", errno);
+  if (::fstat(fd, &st) != 0) return Error::sys(what, errno);
   if (::stat("/", &host_root) == 0 && st.st_dev == host_root.st_dev && st.st_ino == host_root.st_ino)
-    return Error::input("--rootfs", "must not be / (the host's root)");
+    return Error::input(c.origins.root, "must not be / (the host's root)");
   p.rootfs_dev = st.st_dev;
   p.rootfs_ino = st.st_ino;
   return ok();
@@ -206,46 +208,40 @@ Status open_rootfs(const Spec& spec, Plan& p) {
 
 }  // namespace
 
-Status plan_mounts(const Spec& spec, Plan& p) {
+Status plan_mounts(const SandboxConfig& c, Plan& p) {
   if (!(p.namespaces & CLONE_NEWNS)) return ok();
   Planner m(p);
   m.add(MountOp::propagate, kMountMisc, nullptr, "/");
-  bool fresh_proc = (p.namespaces & CLONE_NEWPID) || spec.mount_proc;
-  if (!spec.rootfs) {
+  if (c.root.empty()) {
     m.layers.push_back({"/", LayerKind::host, ""});
-    if (fresh_proc)
-      m.add(MountOp::mount, kMountProc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    for (const auto& e : spec.mounts)
-      if (auto s = m.entry(e); !s) return s;
-    return ok();
-  }
-  if (auto s = open_rootfs(spec, p); !s) return s;
-  m.in_root = true;
-  m.root_fd = p.rootfs_fd.get();
-  const char* path = m.str(*spec.rootfs);
-  if (spec.overlay) {
-    // The overlay names its layers by /proc/self/fd/N: N are numbers rdbox holds open, so
-    // they are free for the stub to dup3 its own descriptors onto.
-    int b = ::fcntl(p.rootfs_fd.get(), F_DUPFD_CLOEXEC, 3);
-    if (b < 0) return Error::sys("reserve a descriptor", errno);
-    p.overlay_fd.reset(b);
-    std::string a = std::to_string(p.rootfs_fd.get()), bs = std::to_string(b);
-    m.add(MountOp::overlay_root, kMountOverlay, path, m.str("/proc/self/fd/" + bs + "/merged"), "overlay",
-          static_cast<unsigned long>(p.rootfs_fd.get()),
-          m.str("lowerdir=/proc/self/fd/" + a + ",upperdir=/proc/self/fd/" + bs + "/upper,workdir=/proc/self/fd/" + bs +
-                "/work"),
-          nullptr, m.str("/proc/self/fd/" + bs));
-    m.layers.push_back({"/", LayerKind::owned_over_rootfs, ""});
   } else {
-    m.add(MountOp::root, kMountMisc, path, ".");
-    m.layers.push_back({"/", LayerKind::rootfs, ""});
+    if (auto s = open_rootfs(c, p); !s) return s;
+    m.in_root = true;
+    m.root_fd = p.rootfs_fd.get();
+    const char* path = m.str(c.root);
+    if (c.root_overlay) {
+      // The overlay names its layers by /proc/self/fd/N: N are numbers rdbox holds open,
+      // so they are free for the stub to dup3 its own descriptors onto.
+      int b = ::fcntl(p.rootfs_fd.get(), F_DUPFD_CLOEXEC, 3);
+      if (b < 0) return Error::sys("reserve a descriptor", errno);
+      p.overlay_fd.reset(b);
+      std::string a = std::to_string(p.rootfs_fd.get()), bs = std::to_string(b);
+      m.add(MountOp::overlay_root, kMountOverlay, path, m.str("/proc/self/fd/" + bs + "/merged"), "overlay",
+            static_cast<unsigned long>(p.rootfs_fd.get()),
+            m.str("lowerdir=/proc/self/fd/" + a + ",upperdir=/proc/self/fd/" + bs + "/upper,workdir=/proc/self/fd/" +
+                  bs + "/work"));
+      m.layers.push_back({"/", LayerKind::owned_over_rootfs, ""});
+    } else {
+      m.add(MountOp::root, kMountMisc, path, ".");
+      m.layers.push_back({"/", LayerKind::rootfs, ""});
+    }
   }
-  for (const auto& e : rootfs_recipe(fresh_proc))
+  for (const auto& e : c.mounts)
     if (auto s = m.entry(e); !s) return s;
-  for (const auto& e : spec.mounts)
-    if (auto s = m.entry(e); !s) return s;
-  if (spec.read_only) m.add(MountOp::readonly, kMountMisc, nullptr, ".");
-  m.add(MountOp::pivot, kMountPivot, nullptr, ".");
+  if (!c.root.empty()) {
+    if (c.root_readonly) m.add(MountOp::readonly, kMountMisc, nullptr, ".");
+    m.add(MountOp::pivot, kMountPivot, nullptr, ".");
+  }
   return ok();
 }
 

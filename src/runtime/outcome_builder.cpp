@@ -172,6 +172,11 @@ std::string describe_failure(const Plan& plan, Step step, unsigned item, int err
     case Step::loopback: return "bring up loopback";
     case Step::id_maps: return plan.self_maps ? "write own uid/gid map" : "wait for uid/gid maps";
     case Step::unshare: return "unshare namespaces";
+    case Step::join:
+      for (const auto& n : kNamespaces)
+        if (item < plan.join_kinds.size() && n.flag == plan.join_kinds[item])
+          return "join the " + std::string(n.name) + " namespace (setns)";
+      return "join a namespace (setns)";
     case Step::time_offsets: return "write timens_offsets";
     case Step::user: return "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
     default: return std::string("setup step ") + step_name(step);

@@ -95,6 +95,10 @@ int step_files(const PlanView* v) {
   return err_of(write_record(v->report_fd, Step::files, 0, 0, kReady));
 }
 
+int step_join(const PlanView* v, unsigned item) {
+  return err_of(sys::call(SYS_setns, v->join_fds[item], v->join_kinds[item]));
+}
+
 int step_unshare(const PlanView* v) {
   int e = err_of(sys::call(SYS_unshare, v->unshare_flags));
   if (e) return e;
@@ -276,6 +280,7 @@ int step_mount(const PlanView* v, MountContext* c, unsigned item) {
 
 int run_step(const PlanView* v, MountContext* c, const StepOp& op) {
   switch (op.step) {
+    case Step::join: return step_join(v, op.item);
     case Step::unshare: return step_unshare(v);
     case Step::id_maps: return step_id_maps(v);
     case Step::time_offsets: return step_time_offsets(v);

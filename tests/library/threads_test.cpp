@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -116,3 +117,65 @@ TEST(Library, ACommandThatLeavesAChildBehindDoesNotTouchTheHostsChildren) {
 }
 
 }  // namespace
+
+namespace {
+
+// A helper process in namespaces of its own, to be joined by path.
+struct NamespaceHolder {
+  pid_t pid = -1;
+  explicit NamespaceHolder(const char* hostname) {
+    int ready[2];
+    if (::pipe(ready) != 0) return;
+    pid = ::fork();
+    if (pid == 0) {
+      ::close(ready[0]);
+      if (::unshare(CLONE_NEWUTS) != 0 || ::sethostname(hostname, std::strlen(hostname)) != 0) ::_exit(1);
+      char one = 1;
+      if (::write(ready[1], &one, 1) != 1) ::_exit(1);
+      ::pause();
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    if (::read(ready[0], &byte, 1) != 1) pid = -1;
+    ::close(ready[0]);
+  }
+  ~NamespaceHolder() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+rdbox::SandboxConfig config_running(const std::string& script) {
+  rdbox::SandboxConfig c;
+  rdbox::ProcessConfig p;
+  p.argv = {"/bin/sh", "-c", script};
+  p.env = {"PATH=/usr/bin:/bin"};
+  c.processes.push_back(p);
+  return c;
+}
+
+}  // namespace
+
+TEST(Library, TheNeutralConfigRunsAndJoinsANamespaceByPath) {
+  if (::geteuid() != 0) GTEST_SKIP() << "joining another process's UTS namespace needs CAP_SYS_ADMIN";
+  NamespaceHolder holder("joined-by-path");
+  ASSERT_GT(holder.pid, 0);
+  auto c = config_running("[ \"$(cat /proc/sys/kernel/hostname)\" = joined-by-path ] && exit 3");
+  c.namespaces.push_back({CLONE_NEWUTS, "/proc/" + std::to_string(holder.pid) + "/ns/uts", "uts (joined)"});
+  for (rdbox::Mode mode : {rdbox::Mode::clone, rdbox::Mode::fork, rdbox::Mode::vfork}) {
+    c.launch.mode = mode;
+    rdbox::Outcome out = rdbox::run(c);
+    EXPECT_EQ(out.kind, rdbox::OutcomeKind::exited) << out.message;
+    EXPECT_EQ(out.code, 3) << "mode " << rdbox::to_string(mode);
+  }
+  // Errors name the field as the front end called it.
+  c.namespaces.back().path = "/nonexistent/ns";
+  rdbox::Outcome bad = rdbox::run(c);
+  EXPECT_EQ(bad.kind, rdbox::OutcomeKind::spawn_failed);
+  EXPECT_EQ(bad.message.rfind("uts (joined)", 0), 0u) << bad.message;
+  c.namespaces.back() = {CLONE_NEWPID, "/proc/1/ns/pid", "linux.namespaces[0]"};
+  EXPECT_NE(rdbox::run(c).message.find("linux.namespaces[0]"), std::string::npos);
+}
