@@ -36,6 +36,7 @@ const char* step_name(Step s) {
     case Step::start: return "start";
     case Step::pid_fork: return "pid_fork";
     case Step::join: return "join";
+    case Step::barrier: return "barrier";
   }
   return "unknown";
 }
@@ -65,11 +66,12 @@ void build_program(Plan& p) {
   };
   for (std::size_t i = 0; i < p.join_kinds.size(); ++i) add(Step::join, true, true, static_cast<std::uint32_t>(i));
   add(Step::unshare, p.unshare_flags != 0, true);
-  add(Step::id_maps, p.self_maps || p.parent_maps, true);  // the stub writes them, or waits for rdbox
+  add(Step::id_maps, p.self_maps, true);                                // the stub writes its own
+  add(Step::barrier, p.parent_maps, true, static_cast<std::uint32_t>(Barrier::id_maps));  // or rdbox does
   add(Step::time_offsets, !p.timens_lines.empty(), true);
   add(Step::pid_fork, p.pid_fork);  // fork mode --newpid: PID 1 is the relay's child
   add(Step::signals, true);
-  add(Step::pdeathsig, true);
+  add(Step::pdeathsig, p.die_with_parent);
   add(Step::pgrp, true);
   for (std::size_t i = 0; i < p.mounts.size(); ++i) add(Step::mounts, true, true, static_cast<std::uint32_t>(i));
   add(Step::hostname, !p.hostname.empty(), true);
@@ -79,6 +81,7 @@ void build_program(Plan& p) {
   add(Step::workdir, !p.workdir.empty());
   add(Step::user, p.set_user);
   add(Step::probe, p.trace);
+  add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));
   add(Step::sigmask, true);
 }
 
@@ -245,7 +248,9 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   if (auto s = plan_namespaces(c, p, facts); !s) return s.error();
   if (auto s = plan_mounts(c, p); !s) return s.error();
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
-  p.life_pipe = p.new_pid;
+  p.die_with_parent = c.launch.die_with_parent;
+  p.start_gate = c.launch.start_gate;
+  p.life_pipe = p.new_pid && p.die_with_parent;
   if (p.init || p.pid_fork) {
     p.arg_start = facts.arg_start;
     p.arg_end = facts.arg_end;

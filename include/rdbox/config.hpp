@@ -84,6 +84,8 @@ struct LaunchConfig {
   std::uint64_t clone_flags = 0;  // clone only: CLONE_VM, CLONE_VFORK, CLONE_FILES, ...
   std::size_t stack_size = 64 * 1024;
   bool trace = false;             // step timings and namespace inodes for the report
+  bool start_gate = false;        // the child waits, set up, until Instance::start() (OCI create/start)
+  bool die_with_parent = true;    // the sandbox ends when its creator dies (not for OCI create)
 };
 
 // Everything a sandbox is, whoever asked for it (the CLI, and next an OCI config.json).

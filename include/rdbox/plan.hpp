@@ -45,6 +45,13 @@ enum class Step : std::uint32_t {
   start,      // the stub began (timing baseline)
   pid_fork,   // fork mode --newpid: a relay stays outside, its child is PID 1
   join,       // setns(2) into the namespaces given by path (item = index)
+  barrier,    // wait until rdbox says go (item = a Barrier): one byte on the sync pipe
+};
+
+// What a barrier step waits for. EOF instead of the byte (rdbox gone or failed) ends the run.
+enum class Barrier : std::uint32_t {
+  id_maps,  // rdbox writes the uid/gid maps (directly, or through newuidmap)
+  start,    // the start gate: everything is set up, exec waits for Instance::start()
 };
 
 // One instruction of the stub's program.
@@ -130,7 +137,7 @@ struct PlanView {
   bool self_maps = false;            // the stub writes its own uid/gid maps
   const char* uid_map = nullptr;     // map texts
   const char* gid_map = nullptr;
-  int sync_fd = -1;                  // read end: rdbox has written the maps
+  int sync_fd = -1;                  // read end of the barriers' pipe: one byte per barrier
   int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
   int events_fd = -1;                // init/relay: where the command's stops and continues go
   int report_pipe_size = 0;          // traced runs: F_GETPIPE_SZ of the report pipe
@@ -185,6 +192,9 @@ struct Plan {
   std::vector<std::uint64_t> join_kinds;
   std::uint64_t rootfs_dev = 0, rootfs_ino = 0;
   bool life_pipe = false;             // PID 1 checks rdbox is alive through a pipe
+  bool die_with_parent = true;        // PR_SET_PDEATHSIG (off for a sandbox handed to another parent)
+  bool start_gate = false;            // the stub waits before exec until Instance::start()
+  bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string hostname;
   bool loopback = false;

@@ -28,7 +28,29 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Plan& plan, ChildStac
   return inst;
 }
 
+Status Instance::start() {
+  if (!launch_.gate) return ok();
+  char one = 1;
+  ssize_t n = ::write(launch_.gate.get(), &one, 1);
+  launch_.gate.reset();
+  if (n != 1) return Error::sys("start", n < 0 ? errno : EPIPE);
+  return ok();
+}
+
+Instance::Detached Instance::detach() {
+  Detached d;
+  d.pid = launch_.pid;
+  d.pidfd = std::move(launch_.pidfd);
+  d.gate = std::move(launch_.gate);
+  launch_.report.reset();
+  launch_.events.reset();
+  if (guard_) guard_->disarm();
+  return d;
+}
+
 void Instance::wait(Supervisor& supervisor, Outcome& out, const EventSink& sink) {
+  if (auto s = start(); !s) {
+  }  // a child that is gone already is reported by the supervisor
   std::function<void()> stop_guard;
   if (guard_) stop_guard = [this] { guard_->stop(); };
   supervisor.wait(launch_, plan_, stack_, out, sink, stop_guard);

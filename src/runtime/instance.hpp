@@ -25,8 +25,20 @@ class Instance {
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
-  // Supervises the run to its end and fills `out` (through an OutcomeBuilder).
+  // Opens the start gate (a Plan with start_gate: the child waits, set up, before exec).
+  // A no-op when there is no gate or it is open already.
+  Status start();
+  // Supervises the run to its end and fills `out` (through an OutcomeBuilder); opens the
+  // gate first if start() was not called.
   void wait(Supervisor& supervisor, Outcome& out, const EventSink& sink);
+  // Hands the child to another parent (what an OCI `create` does before rdbox exits):
+  // this Instance forgets it — it will neither kill nor reap it — and gives back its pid,
+  // a pidfd and, with a closed gate, the gate's write end (one byte opens it).
+  struct Detached {
+    pid_t pid = -1;
+    Fd pidfd, gate;
+  };
+  Detached detach();
   // Signals the child (by pidfd: never a recycled pid). ESRCH once it has been reaped.
   Status kill(int sig);
   pid_t pid() const { return launch_.pid; }

@@ -36,7 +36,8 @@ void OutcomeBuilder::step_record(const StubRecord& r) {
     add_step("create", us_between(t_start_, r.t_ns));
   } else if (prev_step_t_) {
     std::string name = step == Step::mounts && r.item < plan_.mounts.size() ? kMountGroups[plan_.mounts[r.item].group]
-                                                                            : step_name(step);
+                       : step == Step::barrier && r.item == static_cast<unsigned>(Barrier::id_maps) ? "id_maps"
+                                                                                                    : step_name(step);
     add_step(name, us_between(prev_step_t_, r.t_ns));
   }
   prev_step_t_ = r.t_ns;
@@ -170,7 +171,8 @@ std::string describe_failure(const Plan& plan, Step step, unsigned item, int err
     case Step::mounts: return describe_mount_step(plan, item);
     case Step::hostname: return "hostname \"" + plan.hostname + "\"";
     case Step::loopback: return "bring up loopback";
-    case Step::id_maps: return plan.self_maps ? "write own uid/gid map" : "wait for uid/gid maps";
+    case Step::id_maps: return "write own uid/gid map";
+    case Step::barrier: return item == static_cast<unsigned>(Barrier::id_maps) ? "wait for uid/gid maps" : "wait for start";
     case Step::unshare: return "unshare namespaces";
     case Step::join:
       for (const auto& n : kNamespaces)

@@ -125,7 +125,7 @@ Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) 
   view.report_fd = c.report.get();
   // The stub writes trace records only while the pipe is at most half full: its size, once.
   view.report_pipe_size = plan.trace ? static_cast<int>(::fcntl(c.report.get(), F_GETPIPE_SZ)) : 0;
-  if (plan.parent_maps)
+  if (plan.needs_sync())
     if (auto s = make_pipe(c.sync_read, c.sync_write); !s) return s;
   view.sync_fd = c.sync_read ? c.sync_read.get() : -1;
   view.sync_write_fd = c.sync_write ? c.sync_write.get() : -1;
@@ -218,7 +218,6 @@ bool await_handshakes(const Plan& plan, const PlanView& view, Launch& l) {
 // The parent's half of the map barrier: write the maps, then one byte says go. On failure
 // the stub sees EOF and stops; it is taken down and reaped here.
 Status release_maps(const Plan& plan, Launch& l, ChildEnds& c, bool child_failed) {
-  c.sync_read.reset();
   std::int64_t t0 = now_ns();
   Status maps = child_failed ? Status(ok()) : write_id_maps(plan, l.pid);
   l.id_maps_ns = now_ns() - t0;
@@ -234,7 +233,6 @@ Status release_maps(const Plan& plan, Launch& l, ChildEnds& c, bool child_failed
   char one = 1;
   if (::write(c.sync_write.get(), &one, 1) != 1) {
   }  // a child gone already is reported by the supervisor
-  c.sync_write.reset();
   return ok();
 }
 
@@ -263,6 +261,7 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
       return s.error();
     }
   }
+  if (plan.start_gate) l.gate = std::move(ends.sync_write);  // released by Instance::start()
   ends = ChildEnds{};  // the child has its copies
   if (!l.has_stub) {
     // posix_spawn runs no rdbox code in the child: did rdbox resume after the child's exec?

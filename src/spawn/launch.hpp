@@ -43,6 +43,7 @@ struct Launch {
   Fd report;  // read end of the report pipe; EOF without a record = exec happened
   Fd events;  // read end of the init/relay's job-control records (--init, fork --newpid)
   Fd life;    // write end of the life pipe: held until the run ends (PID 1 checks for its hang-up)
+  Fd gate;    // write end of the barriers' pipe while the start gate is closed
   std::int64_t t_start_ns = 0, t_spawned_ns = 0;
   bool parent_suspended = false;
   bool has_stub = true;         // false for posix_spawn

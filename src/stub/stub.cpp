@@ -109,20 +109,21 @@ int step_unshare(const PlanView* v) {
 }
 
 int step_id_maps(const PlanView* v) {
-  if (v->self_maps) {
-    // setgroups must be denied before an unprivileged gid_map is accepted.
-    static const char deny[] = "deny";
-    int e = write_proc_file("/proc/self/setgroups", deny, sizeof deny - 1);
-    if (e && e != ENOENT) return e;
-    if ((e = write_proc_file("/proc/self/uid_map", v->uid_map, length(v->uid_map)))) return e;
-    return write_proc_file("/proc/self/gid_map", v->gid_map, length(v->gid_map));
-  }
-  // rdbox writes the maps now; one byte means done, EOF means it failed.
+  // setgroups must be denied before an unprivileged gid_map is accepted.
+  static const char deny[] = "deny";
+  int e = write_proc_file("/proc/self/setgroups", deny, sizeof deny - 1);
+  if (e && e != ENOENT) return e;
+  if ((e = write_proc_file("/proc/self/uid_map", v->uid_map, length(v->uid_map)))) return e;
+  return write_proc_file("/proc/self/gid_map", v->gid_map, length(v->gid_map));
+}
+
+// rdbox says go with one byte (it wrote the maps, or start() was called); EOF means it
+// failed or is gone.
+int step_barrier(const PlanView* v) {
   char byte = 0;
   long r;
   do r = sys::call(SYS_read, v->sync_fd, &byte, 1);
   while (r == -EINTR);
-  sys::call(SYS_close, v->sync_fd);
   return r == 1 ? 0 : ECANCELED;
 }
 
@@ -281,6 +282,7 @@ int step_mount(const PlanView* v, MountContext* c, unsigned item) {
 int run_step(const PlanView* v, MountContext* c, const StepOp& op) {
   switch (op.step) {
     case Step::join: return step_join(v, op.item);
+    case Step::barrier: return step_barrier(v);
     case Step::unshare: return step_unshare(v);
     case Step::id_maps: return step_id_maps(v);
     case Step::time_offsets: return step_time_offsets(v);
