@@ -222,7 +222,10 @@ Status reserve_preserved(const ProcessConfig& pc, const std::string& origin, Pla
 
 }  // namespace
 
-Expected<Plan> plan(const Spec& spec, char** environ_in) { return plan(spec, environ_in, HostFacts::probe()); }
+Expected<Plan> plan(const Spec& spec, char** environ_in) {
+  SandboxConfig c = to_config(spec, environ_in);
+  return plan(c, HostFacts::probe(c));
+}
 
 Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts) {
   return plan(to_config(spec, environ_in), facts);

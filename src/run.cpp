@@ -74,7 +74,7 @@ Outcome run(const Spec& spec, SessionOptions opts) {
 
 Outcome run(const SandboxConfig& config, SessionOptions opts) {
   if (auto v = validate(config); !v) return refused(v.error());
-  return run_plan(plan(config, HostFacts::probe()), std::move(opts));
+  return run_plan(plan(config, HostFacts::probe(config)), std::move(opts));
 }
 
 }  // namespace rdbox

@@ -8,13 +8,6 @@
 #include <cctype>
 #include <limits>
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
 // The parsers of the CLI's option values: each turns outside bytes into a value or one
 // Error naming the option. No system calls.
 namespace rdbox {

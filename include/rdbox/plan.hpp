@@ -240,7 +240,9 @@ struct HostFacts {
   std::uint64_t non_default_signals = 0;  // bit (sig-1): ignored or caught here
   unsigned long arg_start = 0, arg_end = 0;  // this process's command line and
   unsigned long env_start = 0, env_end = 0;  // environment blocks (/proc/self/stat)
-  static HostFacts probe();
+  // Probes what this config needs and no more (each probe is a system call or a /proc
+  // read on every run).
+  static HostFacts probe(const SandboxConfig& for_config);
 };
 
 // Builds the Plan from a validated Spec, the caller's environment and the host's facts.

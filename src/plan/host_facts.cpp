@@ -1,5 +1,6 @@
 // HostFacts::probe: the one place plan() learns about this process and its host.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,13 +41,14 @@ void read_blocks(HostFacts& f) {
 }
 }  // namespace
 
-HostFacts HostFacts::probe() {
+HostFacts HostFacts::probe(const SandboxConfig& c) {
   HostFacts f;
   f.euid = ::geteuid();
   f.egid = ::getegid();
   f.pid = ::getpid();
-  f.sys_admin = have_sys_admin();
-  f.setuid_caps = have_setuid_caps();
+  std::uint64_t kinds = c.namespace_kinds();
+  if (kinds & ~std::uint64_t(CLONE_NEWUSER)) f.sys_admin = have_sys_admin();
+  if (!c.uid_maps.empty() || !c.gid_maps.empty()) f.setuid_caps = have_setuid_caps();
   f.tty_foreground = ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
   // Signals the stub puts back to SIG_DFL: the ignored ones (SIG_IGN survives execve) and
   // the caught ones (a library host's handler must never run in a child that shares its
@@ -55,7 +57,9 @@ HostFacts HostFacts::probe() {
     struct sigaction sa {};
     if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL) f.non_default_signals |= 1ULL << (sig - 1);
   }
-  read_blocks(f);
+  // The init and the fork-mode relay overwrite their copy of rdbox's argv and environment.
+  const NamespaceEntry* pid = c.find_namespace(CLONE_NEWPID);
+  if (c.init || (pid && c.launch.mode == Mode::fork)) read_blocks(f);
   return f;
 }
 

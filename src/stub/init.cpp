@@ -15,13 +15,6 @@
 namespace rdbox::stub {
 namespace {
 
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  unsigned long mask;
-};
-
 void overwrite(unsigned long start, unsigned long end, const char* with) {
   char* p = reinterpret_cast<char*>(start);
   for (unsigned long i = 0; start + i < end; ++i) p[i] = with && *with ? *with++ : 0;

@@ -10,6 +10,14 @@
 
 namespace rdbox::stub {
 
+// rt_sigaction(2)'s own struct (glibc's sigaction differs in layout).
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  unsigned long mask;
+};
+
 std::int64_t monotonic_ns();
 long write_record(int fd, Step step, unsigned item, int err, std::uint32_t severity);
 [[noreturn]] void fail(const PlanView* v, Step step, unsigned item, int err);

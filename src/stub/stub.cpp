@@ -80,13 +80,6 @@ int write_proc_file(const char* path, const char* text, std::size_t len) {
 
 namespace {
 
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  unsigned long mask;
-};
-
 // With CLONE_FILES the fd table is rdbox's own; exec would leave rdbox holding the report
 // pipe open and the parent could never see EOF. Take a private copy, then say so.
 int step_files(const PlanView* v) {

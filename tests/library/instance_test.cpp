@@ -36,7 +36,8 @@ std::string self_exe() { return exe_of(::getpid()); }
 }  // namespace
 
 TEST(Instance, TheStartGateHoldsTheChildBeforeExec) {
-  auto plan = rdbox::plan(gated("exit 5"), rdbox::HostFacts::probe());
+  auto c = gated("exit 5");
+  auto plan = rdbox::plan(c, rdbox::HostFacts::probe(c));
   ASSERT_TRUE(plan.ok()) << plan.error().what();
   auto sup = rdbox::Supervisor::create({});
   ASSERT_TRUE(sup.ok());
@@ -55,7 +56,8 @@ TEST(Instance, TheStartGateHoldsTheChildBeforeExec) {
 }
 
 TEST(Instance, DestroyedBeforeStartLeavesNothing) {
-  auto plan = rdbox::plan(gated("exit 0"), rdbox::HostFacts::probe());
+  auto c = gated("exit 0");
+  auto plan = rdbox::plan(c, rdbox::HostFacts::probe(c));
   ASSERT_TRUE(plan.ok());
   rdbox::ChildStack stack;
   rdbox::Step failed{};
@@ -73,7 +75,7 @@ TEST(Instance, DestroyedBeforeStartLeavesNothing) {
 TEST(Instance, DetachHandsTheChildToAnotherParent) {
   auto c = gated("exit 7");
   c.launch.die_with_parent = false;  // what an OCI create asks: the container outlives rdbox
-  auto plan = rdbox::plan(c, rdbox::HostFacts::probe());
+  auto plan = rdbox::plan(c, rdbox::HostFacts::probe(c));
   ASSERT_TRUE(plan.ok());
   rdbox::ChildStack stack;
   rdbox::Step failed{};
