@@ -1,6 +1,7 @@
 #include "rdbox/plan.hpp"
 
 #include "ns/ns.hpp"
+#include "runtime/supervisor.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -68,6 +69,7 @@ void build_program(Plan& p) {
   add(Step::unshare, p.unshare_flags != 0, true);
   add(Step::id_maps, p.self_maps, true);                                // the stub writes its own
   add(Step::barrier, p.parent_maps, true, static_cast<std::uint32_t>(Barrier::id_maps));  // or rdbox does
+  add(Step::user, p.setup_as_root, false, 1);  // root of the namespace for the setup
   add(Step::time_offsets, !p.timens_lines.empty(), true);
   add(Step::pid_fork, p.pid_fork);  // fork mode --newpid: PID 1 is the relay's child
   add(Step::signals, true);
@@ -108,6 +110,7 @@ PlanView Plan::view() const {
   v.n_preserved = preserved.size();
   v.keep_below = 3 + preserve_fds;
   v.ignored_signals = ignored_signals;
+  v.forwarded_signals = forwarded_mask();
   v.parent_pid = ::getpid();
   v.new_pgrp = true;
   v.take_tty = take_tty;

@@ -32,7 +32,7 @@ enum class Step : std::uint32_t {
   hostname,   // sethostname
   loopback,   // bring lo up
   init,       // fork rdbox's init (PID 1) and the command (PID 2)
-  user,       // --user: setgroups, setresgid, setresuid
+  user,       // --user: setgroups, setresgid, setresuid (item 1: root of the namespace, for setup)
   signals,    // reset ignored signals to SIG_DFL
   pdeathsig,  // die with rdbox (PR_SET_PDEATHSIG), without the race
   pgrp,       // own process group; the terminal's foreground when rdbox had it
@@ -112,6 +112,7 @@ constexpr std::uint32_t kNsInode = 4;   // item = namespace kind, t_ns = inode (
 constexpr std::uint32_t kWarning = 5;   // a best-effort step failed; the run goes on
 constexpr std::uint32_t kJobStop = 6;   // init/relay: the command stopped (err = signal, item = its group or 0)
 constexpr std::uint32_t kJobCont = 7;   // init/relay: the command continued
+constexpr std::uint32_t kCommandEnd = 8;  // init/relay: the command ended (err = its wait status)
 static_assert(sizeof(StubRecord) == 24);
 
 struct PlanView {
@@ -125,6 +126,7 @@ struct PlanView {
   std::size_t n_preserved = 0;
   int keep_below = 3;              // fds >= this are marked close-on-exec
   std::uint64_t ignored_signals = 0;  // bit (sig-1): reset from SIG_IGN to SIG_DFL
+  std::uint64_t forwarded_signals = 0;  // bit (sig-1): what the init and the relay pass on
   pid_t parent_pid = 0;
   bool new_pgrp = true;
   bool take_tty = false;
@@ -193,6 +195,7 @@ struct Plan {
   std::uint64_t rootfs_dev = 0, rootfs_ino = 0;
   bool life_pipe = false;             // PID 1 checks rdbox is alive through a pipe
   bool die_with_parent = true;        // PR_SET_PDEATHSIG (off for a sandbox handed to another parent)
+  bool setup_as_root = false;         // become 0 inside right after rdbox's maps (they cover 0)
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

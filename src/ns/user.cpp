@@ -105,22 +105,23 @@ Status plan_user(const SandboxConfig& c, Plan& p, bool newuser) {
       return Error::input(origin, "gid " + std::to_string(gid) + " is not mapped in the user namespace (gid_map: " +
                                         p.gid_map.substr(0, p.gid_map.size() - 1) + "); add a --gid-map that covers it");
   }
+  // Maps written by rdbox need not cover the creator's own ids: until it switches, the
+  // stub is the overflow id inside, and files it creates (the /dev nodes in its tmpfs)
+  // fail with EOVERFLOW. It becomes root of the namespace right after the maps, when they
+  // have a 0, and the command's own ids come last.
+  auto covers_zero = [](const std::vector<IdMapRange>& ranges) {
+    for (const auto& r : ranges)
+      if (r.inside == 0) return true;
+    return false;
+  };
+  p.setup_as_root = p.parent_maps && covers_zero(p.uid_ranges) && covers_zero(p.gid_ranges);
   if (user) {
     p.set_user = true;
     p.uid = user->uid;
     p.gid = user->gid.value_or(user->uid);
-  } else if (p.parent_maps) {
-    // Maps written by rdbox need not cover the creator's own ids, so the stub would be
-    // the overflow id inside: become root of the namespace when the maps have a 0.
-    auto covers_zero = [](const std::vector<IdMapRange>& ranges) {
-      for (const auto& r : ranges)
-        if (r.inside == 0) return true;
-      return false;
-    };
-    if (covers_zero(p.uid_ranges) && covers_zero(p.gid_ranges)) {
-      p.set_user = true;
-      p.uid = p.gid = 0;
-    }
+  } else if (p.setup_as_root) {
+    p.set_user = true;
+    p.uid = p.gid = 0;
   }
   return ok();
 }

@@ -106,13 +106,21 @@ void OutcomeBuilder::exited(const siginfo_t& si, const struct rusage& ru) {
   if (done_) return;
   done_ = true;
   bool ran = !failed_;
-  if (si.si_code == CLD_EXITED) {
+  bool by_signal = si.si_code != CLD_EXITED;
+  int value = si.si_status;
+  bool core = si.si_code == CLD_DUMPED;
+  if (have_command_status_ && ran) {
+    by_signal = WIFSIGNALED(command_status_);
+    value = by_signal ? WTERMSIG(command_status_) : WEXITSTATUS(command_status_);
+    core = by_signal && WCOREDUMP(command_status_);
+  }
+  if (!by_signal) {
     if (ran) out_.kind = OutcomeKind::exited;
-    out_.code = si.si_status;
+    out_.code = value;
   } else {
     if (ran) out_.kind = OutcomeKind::signaled;
-    out_.signal = si.si_status;
-    out_.core_dumped = si.si_code == CLD_DUMPED;
+    out_.signal = value;
+    out_.core_dumped = core;
   }
   ChildUsage& u = out_.usage;
   u.utime_us = ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec;

@@ -29,6 +29,8 @@ class OutcomeBuilder {
   bool event(const ChildEvent& ev);
   const ChildEvent* last_event() const { return have_last_ ? &last_ : nullptr; }
   void exited(const siginfo_t& si, const struct rusage& ru);
+  // The init (or relay) passed up the command's own wait status: it wins over the init's.
+  void command_ended(int wait_status) { command_status_ = wait_status, have_command_status_ = true; }
   void add_step(const std::string& name, double us);
   void finish(std::int64_t now);
 
@@ -45,6 +47,8 @@ class OutcomeBuilder {
   std::int64_t t_start_ = 0, prev_step_t_ = 0, exec_at_ = 0;
   bool failed_ = false, done_ = false, have_last_ = false;
   ChildEvent last_{ChildEvent::continued, 0};
+  int command_status_ = 0;
+  bool have_command_status_ = false;
 };
 
 // "bind \"/x\" on \"/r/y\"", "pivot_root to \"/r\"", ... for mount step `item` of the Plan.

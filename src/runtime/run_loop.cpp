@@ -29,12 +29,6 @@ int waitid_ru(idtype_t type, id_t id, siginfo_t* si, int options, struct rusage*
   return static_cast<int>(r);
 }
 
-bool is_forwarded(int sig) {
-  for (int s : kForwardedSignals)
-    if (s == sig) return true;
-  return false;
-}
-
 class RunLoop {
  public:
   RunLoop(const Supervisor& sup, Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink)
@@ -117,13 +111,20 @@ void RunLoop::on_signals() {
   if (chld) reap();
 }
 
+// The init's (or relay's) records; the read end is non-blocking, so this also drains what
+// is there when the init has exited.
 void RunLoop::on_events() {
   StubRecord r{};
-  ssize_t got = ::read(l_.events.get(), &r, sizeof r);
+  ssize_t got;
+  while ((got = ::read(l_.events.get(), &r, sizeof r)) == static_cast<ssize_t>(sizeof r)) {
+    if (r.severity == kCommandEnd) {
+      b_.command_ended(r.err);
+      continue;
+    }
+    if (r.item) job_pgid_ = static_cast<pid_t>(r.item);
+    report_event(r.severity == kJobStop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
+  }
   if (got == 0) l_.events.reset();
-  if (got != static_cast<ssize_t>(sizeof r)) return;
-  if (r.item) job_pgid_ = static_cast<pid_t>(r.item);
-  report_event(r.severity == kJobStop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
 }
 
 void RunLoop::reap() {
@@ -144,6 +145,7 @@ void RunLoop::reap() {
       const ChildEvent* last = b_.last_event();
       bool killed = si.si_code != CLD_EXITED && si.si_status == SIGKILL;
       if (last && last->kind == ChildEvent::stopped && !killed) report_event({ChildEvent::continued, 0});
+      if (l_.events) on_events();  // the command's own status, written before the init exited
       b_.exited(si, ru);
     }
   }

@@ -79,7 +79,8 @@ Expected<std::unique_ptr<Supervisor>> Supervisor::create(SuperviseOptions opts) 
   sigemptyset(&s->handled_);
   if (opts.watch_stops || opts.reap_orphans) sigaddset(&s->handled_, SIGCHLD);
   if (opts.forward_signals)
-    for (int sig : kForwardedSignals) sigaddset(&s->handled_, sig);
+    for (int sig = 1; sig <= 64; ++sig)
+      if (is_forwarded(sig)) sigaddset(&s->handled_, sig);
   s->chld_reset_ = acquire_chld_default();
   if (sigisemptyset(&s->handled_)) return s;
   sigset_t block = s->handled_;

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -59,7 +60,25 @@ class Supervisor {
   int old_subreaper_ = 0;
 };
 
-// The signals rdbox forwards to the command.
-inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+// The signals rdbox forwards to the command: every one, as tini does, but those the
+// kernel raises for rdbox's own actions (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS,
+// SIGPIPE and SIGXFSZ from its own writes), SIGCHLD (its own children), the two that
+// cannot be caught, and glibc's internal 32 and 33. The init and the relay pass the same on.
+constexpr bool is_forwarded(int sig) {
+  switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+    case SIGPIPE: case SIGXFSZ: case SIGCHLD: case SIGKILL: case SIGSTOP: case 32: case 33:
+      return false;
+    default:
+      return sig >= 1 && sig <= 64;
+  }
+}
+// The same as a mask: bit (sig - 1).
+constexpr std::uint64_t forwarded_mask() {
+  std::uint64_t m = 0;
+  for (int sig = 1; sig <= 64; ++sig)
+    if (is_forwarded(sig)) m |= std::uint64_t{1} << (sig - 1);
+  return m;
+}
 
 }  // namespace rdbox

@@ -129,8 +129,10 @@ Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) 
     if (auto s = make_pipe(c.sync_read, c.sync_write); !s) return s;
   view.sync_fd = c.sync_read ? c.sync_read.get() : -1;
   view.sync_write_fd = c.sync_write ? c.sync_write.get() : -1;
-  if (plan.init || plan.pid_fork)
+  if (plan.init || plan.pid_fork) {
     if (auto s = make_pipe(l.events, c.events); !s) return s;
+    ::fcntl(l.events.get(), F_SETFL, O_NONBLOCK);  // rdbox drains it when the init exits
+  }
   view.events_fd = c.events ? c.events.get() : -1;
   if (plan.life_pipe)
     if (auto s = make_pipe(c.life, l.life); !s) return s;

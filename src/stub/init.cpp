@@ -42,6 +42,10 @@ void pass_job_event(long command, int status, bool relay) {
 }
 
 [[noreturn]] void exit_like(int status, bool relay) {
+  // rdbox reports the command's own status, not this process's: PID 1 cannot die of a
+  // signal it sends itself, so an init exits 128+N where the command was killed by N.
+  StubRecord r{static_cast<std::uint32_t>(Step::init), 0, status, kCommandEnd, 0};
+  sys::call(SYS_write, 3, &r, sizeof r);
   if (relay && WIFSIGNALED(status)) {
     // Die the same way, so rdbox reports the signal (PID 1 could not: an init ignores its
     // own signals; it exits with 128+N instead, as tini does).
@@ -61,9 +65,7 @@ void pass_job_event(long command, int status, bool relay) {
 // them synchronously.
 [[noreturn]] void run_init(const PlanView* v, long command, bool relay) {
   shed_rdbox(v);  // the report pipe too: EOF now means the command exec'd
-  unsigned long wait_set = (1UL << (SIGCHLD - 1)) | (1UL << (SIGINT - 1)) | (1UL << (SIGTERM - 1)) |
-                           (1UL << (SIGHUP - 1)) | (1UL << (SIGQUIT - 1)) | (1UL << (SIGUSR1 - 1)) |
-                           (1UL << (SIGUSR2 - 1)) | (1UL << (SIGWINCH - 1));
+  unsigned long wait_set = (1UL << (SIGCHLD - 1)) | v->forwarded_signals;
   sys::call(SYS_rt_sigprocmask, SIG_BLOCK, &wait_set, nullptr, 8);
   for (;;) {
     siginfo_t info;

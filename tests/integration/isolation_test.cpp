@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <dirent.h>
 #include <filesystem>
 #include <map>
@@ -202,4 +203,51 @@ TEST_F(Isolation, NoCommandOutlivesAKilledRdboxUnderNewpid) {
   bool clean = wait_until(scan, 2s);
   for (pid_t pid : survivors) ::kill(pid, SIGKILL);
   EXPECT_TRUE(clean) << survivors.size() << " commands outlived a killed rdbox";
+}
+
+TEST_F(Isolation, EverySignalButTheSynchronousOnesReachesTheCommand) {
+  // As tini does: SIGALRM, SIGURG, SIGPWR... are forwarded, not acted on by rdbox, also
+  // through rdbox's init and the fork-mode relay.
+  std::vector<std::vector<std::string>> setups = {{}, {"--init"}, {"--mode", "fork", "--newpid"}};
+  for (const auto& setup : setups) {
+    for (int sig : {SIGALRM, SIGURG, SIGPWR, SIGUSR1, SIGVTALRM}) {
+      std::vector<std::string> args{"run"};
+      args.insert(args.end(), setup.begin(), setup.end());
+      std::string script = "trap 'echo got; exit 5' " + std::to_string(sig) + "; echo ready; while :; do sleep 0.05; done";
+      args.insert(args.end(), {"--", "/bin/sh", "-c", script});
+      Process p = Process::start(setup.empty() ? args : with_priv(args));
+      ASSERT_TRUE(p.wait_stdout("ready\n", 5s)) << join(args, " ") << p.err();
+      ASSERT_EQ(::kill(p.pid(), sig), 0);
+      Result r = p.finish();
+      EXPECT_EQ(r.exit_code, 5) << join(args, " ") << " signal " << sig << ": " << r.err;
+      EXPECT_EQ(r.out, "ready\ngot\n") << join(args, " ") << " signal " << sig;
+    }
+  }
+}
+
+TEST_F(Isolation, UnderTheInitTheCommandsOwnStatusIsReported) {
+  Result r = run(with_priv({"run", "--init", "--report", "json", "--", "/bin/sh", "-c", "kill -KILL $$"}));
+  EXPECT_EQ(r.exit_code, 137) << r.err;
+  auto j = report_json(r);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["outcome"], "signaled");
+  EXPECT_EQ((*j)["status"]["signal"], 9);
+  Result t = run(with_priv({"run", "--init", "--", "/bin/sh", "-c", "kill -TERM $$"}));
+  EXPECT_EQ(t.exit_code, 143);
+  EXPECT_NE(t.err.find("killed by signal 15 (SIGTERM)"), std::string::npos) << t.err;
+  Result e = run(with_priv({"run", "--init", "--", "/bin/sh", "-c", "exit 137"}));
+  EXPECT_NE(e.err.find("exited with status 137"), std::string::npos) << e.err;
+}
+
+TEST_F(Isolation, NonIdentityMapsWorkWithARootfs) {
+  REQUIRE_ROOTFS();
+  if (!is_root()) GTEST_SKIP() << "maps beyond one's own id need root or /etc/subuid (not given to uid 65534 here)";
+  Result r = run({"run", "--uid-map", "0 100000 1", "--gid-map", "0 100000 1", "--rootfs", rootfs(), "--", "/bin/sh",
+                  "-c", "id -u; test -c /dev/null && echo dev; cat /proc/self/uid_map"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 3u) << r.out << r.err;
+  EXPECT_EQ(lines[0], "0");
+  EXPECT_EQ(lines[1], "dev");
+  EXPECT_NE(lines[2].find("100000"), std::string::npos);
 }
