@@ -70,6 +70,7 @@ void build_program(Plan& p) {
   add(Step::id_maps, p.self_maps, true);                                // the stub writes its own
   add(Step::barrier, p.parent_maps, true, static_cast<std::uint32_t>(Barrier::id_maps));  // or rdbox does
   add(Step::user, p.setup_as_root, false, 1);  // root of the namespace for the setup
+  add(Step::pdeathsig, p.setup_as_root && p.die_with_parent);  // a change of ids clears it
   add(Step::time_offsets, !p.timens_lines.empty(), true);
   add(Step::pid_fork, p.pid_fork);  // fork mode --newpid: PID 1 is the relay's child
   add(Step::signals, true);
@@ -82,6 +83,7 @@ void build_program(Plan& p) {
   add(Step::fds, true);
   add(Step::workdir, !p.workdir.empty());
   add(Step::user, p.set_user);
+  add(Step::pdeathsig, p.set_user && p.die_with_parent);  // again: setresuid cleared it
   add(Step::probe, p.trace);
   add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));
   add(Step::sigmask, true);
@@ -256,7 +258,10 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
   p.die_with_parent = c.launch.die_with_parent;
   p.start_gate = c.launch.start_gate;
-  p.life_pipe = p.new_pid && p.die_with_parent;
+  // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop
+  // rdbox's end of the pipe; rdbox is suspended until exec there anyway.
+  bool shared_files = (p.clone_flags & CLONE_FILES) && (p.clone_flags & CLONE_VFORK);
+  p.life_pipe = p.new_pid && p.die_with_parent && !shared_files;
   if (p.init || p.pid_fork) {
     p.arg_start = facts.arg_start;
     p.arg_end = facts.arg_end;

@@ -109,7 +109,13 @@ void OutcomeBuilder::exited(const siginfo_t& si, const struct rusage& ru) {
   bool by_signal = si.si_code != CLD_EXITED;
   int value = si.si_status;
   bool core = si.si_code == CLD_DUMPED;
-  if (have_command_status_ && ran) {
+  // The init exits with the code the command's status implies (128+N for a signal); a
+  // relay dies of the same signal. A status that does not match was not the init's.
+  bool matches = have_command_status_ &&
+                 (WIFSIGNALED(command_status_)
+                      ? (by_signal ? value == WTERMSIG(command_status_) : value == 128 + WTERMSIG(command_status_))
+                      : (!by_signal && WIFEXITED(command_status_) && value == WEXITSTATUS(command_status_)));
+  if (matches && ran) {
     by_signal = WIFSIGNALED(command_status_);
     value = by_signal ? WTERMSIG(command_status_) : WEXITSTATUS(command_status_);
     core = by_signal && WCOREDUMP(command_status_);

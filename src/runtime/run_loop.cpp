@@ -117,12 +117,17 @@ void RunLoop::on_events() {
   StubRecord r{};
   ssize_t got;
   while ((got = ::read(l_.events.get(), &r, sizeof r)) == static_cast<ssize_t>(sizeof r)) {
+    // Untrusted: a privileged command might write here. Only what could be true is taken;
+    // the command's status is checked against the init's own exit (OutcomeBuilder).
     if (r.severity == kCommandEnd) {
       b_.command_ended(r.err);
       continue;
     }
-    if (r.item) job_pgid_ = static_cast<pid_t>(r.item);
-    report_event(r.severity == kJobStop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
+    bool stop = r.severity == kJobStop;
+    if (!stop && r.severity != kJobCont) continue;
+    if (stop && r.err != SIGSTOP && r.err != SIGTSTP && r.err != SIGTTIN && r.err != SIGTTOU) continue;
+    if (r.item && job_pgid_ == l_.pid) job_pgid_ = static_cast<pid_t>(r.item);  // the relay's command, once
+    report_event(stop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
   }
   if (got == 0) l_.events.reset();
 }

@@ -91,6 +91,10 @@ void pass_job_event(long command, int status, bool relay) {
 }  // namespace
 
 int step_init(const PlanView* v) {
+  // Non-dumpable before the fork, not after: the command must never find its init (still
+  // holding rdbox's descriptors until shed_rdbox runs) reachable through /proc/1. The
+  // command's own exec makes it dumpable again.
+  sys::call(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   long pid = sys::call(SYS_clone, SIGCHLD, 0, nullptr, nullptr, 0);
   if (sys::failed(pid)) return static_cast<int>(-pid);
   if (pid > 0) run_init(v, pid, false);
@@ -110,6 +114,7 @@ int step_pid_fork(const PlanView* v) {
   long r = sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (sys::failed(r)) return static_cast<int>(-r);
   if (sys::call(SYS_getppid) != v->parent_pid) return ESRCH;
+  sys::call(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);  // as in step_init: before the fork
   long pid = sys::call(SYS_clone, SIGCHLD, 0, nullptr, nullptr, 0);
   if (sys::failed(pid)) return static_cast<int>(-pid);
   if (pid > 0) run_init(v, pid, true);

@@ -183,8 +183,7 @@ int step_pdeathsig(const PlanView* v) {
   if (v->life_fd >= 0) {
     struct pollfd p {v->life_fd, POLLIN, 0};
     r = sys::call(SYS_poll, &p, 1, 0);
-    sys::call(SYS_close, v->life_fd);
-    return r != 0 ? ESRCH : 0;
+    return r != 0 ? ESRCH : 0;  // kept open (close-on-exec) for a later check
   }
   if (sys::call(SYS_getppid) != (v->new_pid ? 0 : v->parent_pid)) return ESRCH;
   return 0;

@@ -251,3 +251,34 @@ TEST_F(Isolation, NonIdentityMapsWorkWithARootfs) {
   EXPECT_EQ(lines[1], "dev");
   EXPECT_NE(lines[2].find("100000"), std::string::npos);
 }
+
+TEST_F(Isolation, SwitchingIdentityKeepsTheCommandTiedToRdbox) {
+  // setresuid() clears PR_SET_PDEATHSIG: the stub sets it again after --user.
+  if (!is_root()) GTEST_SKIP() << "--user 65534 needs a map that covers it (root here)";
+  std::string token = std::to_string(::getpid()) + ".75";
+  for (std::vector<std::string> extra : {std::vector<std::string>{"--newpid"}, {"--mode", "fork", "--newpid"}, {}}) {
+    std::vector<std::string> args{"run", "--user", "65534"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--", "/bin/sh", "-c", "echo ready; exec /bin/sleep " + token});
+    Process p = Process::start(args);
+    ASSERT_TRUE(p.wait_stdout("ready\n", 5s)) << p.err();
+    ::usleep(50000);
+    ::kill(p.pid(), SIGKILL);
+    p.finish();
+  }
+  std::vector<pid_t> survivors;
+  bool clean = wait_until(
+      [&] {
+        survivors.clear();
+        for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+          std::string name = e.path().filename();
+          if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+          pid_t pid = std::stoi(name);
+          if (proc_cmdline(pid) == "/bin/sleep " + token && alive(pid)) survivors.push_back(pid);
+        }
+        return survivors.empty();
+      },
+      2s);
+  for (pid_t pid : survivors) ::kill(pid, SIGKILL);
+  EXPECT_TRUE(clean) << survivors.size() << " commands run as --user outlived a killed rdbox";
+}
