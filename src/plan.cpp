@@ -134,6 +134,9 @@ PlanView Plan::view() const {
   v.rootfs_dev = rootfs_dev;
   v.rootfs_ino = rootfs_ino;
   v.overlay_fd = overlay_fd ? overlay_fd.get() : -1;
+  v.rootfs_fd = rootfs_fd ? rootfs_fd.get() : -1;
+  v.layer_fds = layer_fds.data();
+  v.n_layers = layer_fds.size();
   v.arg_start = arg_start;
   v.arg_end = arg_end;
   v.env_start = env_start;

@@ -122,6 +122,7 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
     if (m.src) st["src"] = m.src;
     if (m.dst) st["dst"] = m.dst;
     if (m.name) st["name"] = m.name;
+    if (m.layer >= 0) st["beneath"] = p.layer_paths[static_cast<std::size_t>(m.layer)];
     if (m.fstype) st["fstype"] = m.fstype;
     if (m.flags) st["flags"] = m.flags;
     if (m.data) st["data"] = m.data;

@@ -61,18 +61,22 @@ struct StepOp {
   std::uint32_t traced;  // a traced run reports the step's end (timing_us.steps)
 };
 
-// One mount-table operation, built by plan(), run by the stub. With a new root, `dst` is
-// relative to it ("dev/null", "." for the root itself) and resolved beneath it at run time
-// (openat2 RESOLVE_IN_ROOT: a symlink in the rootfs cannot lead out of it); without one,
-// `dst` is a host path.
+// One mount-table operation, built by plan(), run by the stub. Every path is resolved
+// once, beneath the mount that covers it — the new root, or a tmpfs or bind an earlier
+// step attached, held by its descriptor (`layer`) — with openat2(RESOLVE_IN_ROOT |
+// RESOLVE_NO_XDEV): a symlink or a rename in the rootfs can neither lead out of it nor move
+// a step onto another mount. A mount is made detached (open_tree or fsmount), given its
+// attributes, and attached with move_mount: read-only applies to exactly that mount.
+// Without a new root, layer -1 means a host path.
 enum class MountOp : std::uint32_t {
   propagate,     // mount(NULL, "/", MS_REC | MS_PRIVATE): nothing propagates to the host
   root,          // re-open the rootfs at `src`, check it is the directory rdbox opened
                  // (dev, ino), clone it (open_tree) and attach it on itself: the new root
   overlay_root,  // the same rootfs as the lower layer of an overlay whose upper and work
                  // live in a fresh tmpfs: the overlay is the new root (fds: flags, data)
-  mount,         // mount(src, dst, fstype, flags, data); on failure bind `fallback` if set
-  readonly,      // make dst read-only (the whole tree below it when flags is AT_RECURSIVE)
+  mount,         // fstype: fsopen+fsconfig(options)+fsmount, else a bind of src (open_tree);
+                 // attributes `flags` (MOUNT_ATTR_*); on failure bind `fallback` if set
+  readonly,      // make the root read-only (--read-only)
   mkdir,         // mkdir dst/name (only ever in a layer the run owns)
   mknod,         // an empty file dst/name, a bind target (only in a layer the run owns)
   symlink,       // symlink dst/name -> src (only in a layer the run owns)
@@ -84,11 +88,15 @@ struct MountStep {
   std::uint16_t best_effort;  // a failure is a warning, not the end of the run (devpts)
   unsigned long flags;
   const char* src;
-  const char* dst;
+  const char* dst;       // beneath the layer ("." is the layer's root)
   const char* fstype;
-  const char* data;
+  const char* data;      // the options as text (reports), or the overlay's options
   const char* fallback;  // bind source when the mount fails (a fresh /proc → the host's)
   const char* name;      // mkdir, mknod, symlink: the entry created in dst
+  const char* const* options;  // fsconfig: key, value, key, value..., nullptr (a null value: a flag)
+  std::int32_t layer;          // resolve dst beneath this layer's descriptor (-1: a host path)
+  std::int32_t new_layer;      // mount: keep the new mount's descriptor as this layer (-1: close it)
+  std::uint32_t recursive;     // bind: the whole tree (AT_RECURSIVE)
 };
 static_assert(std::is_standard_layout_v<MountStep> && std::is_trivially_destructible_v<MountStep>);
 inline constexpr const char* kMountGroups[] = {"mounts", "overlay", "binds", "proc", "dev", "sys", "pivot_root"};
@@ -153,6 +161,9 @@ struct PlanView {
   std::size_t n_program = 0;
   std::uint64_t rootfs_dev = 0, rootfs_ino = 0;  // the rootfs rdbox opened (MountOp::root)
   int overlay_fd = -1;               // the number the overlay's tmpfs goes to (overlay_root)
+  int rootfs_fd = -1;                // rdbox's rootfs descriptor, inherited: closed at pivot_root
+  int* layer_fds = nullptr;          // the stub's scratch: one descriptor per mount layer (0: the root)
+  std::size_t n_layers = 0;
   int life_fd = -1;                  // read end: hangs up when rdbox is gone (PID 1's check)
   int life_write_fd = -1;            // rdbox's write end, inherited: the stub closes it
   unsigned long arg_start = 0, arg_end = 0;  // rdbox's command line: the init overwrites its copy
@@ -189,6 +200,9 @@ struct Plan {
   std::deque<std::string> strings;    // storage behind MountStep pointers
   std::vector<MountStep> mounts;
   std::vector<StepOp> program;        // the stub's steps in their one order (build_program)
+  std::deque<std::vector<const char*>> option_lists;  // storage behind MountStep::options
+  mutable std::vector<int> layer_fds; // the stub's scratch (one per layer), written in the child
+  std::vector<std::string> layer_paths;  // where each layer is mounted inside, for messages
   std::vector<Fd> join_fds;           // namespaces joined by path, held open for the stub
   std::vector<int> join_fd_numbers;
   std::vector<std::uint64_t> join_kinds;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,10 +22,6 @@
 
 #include "../ns/ns.hpp"
 
-#ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
-#endif
-
 namespace rdbox {
 
 namespace {
@@ -34,6 +31,7 @@ struct Layer {
   std::string dest;
   LayerKind kind;
   std::string source;  // bind: the host path
+  int index = -1;      // its descriptor in the stub's layer table (-1: the host's root)
 };
 enum class Exists { dir, other, no, unknown };
 
@@ -85,11 +83,20 @@ const char* fstype_of(MountType t) {
   }
 }
 
+// MS_* option bits → the new mount API's MOUNT_ATTR_* (plus read-only).
+unsigned long attrs_of(const MountEntry& e) {
+  unsigned long a = 0;
+  if (e.flags & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (e.flags & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (e.flags & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  if (e.read_only) a |= MOUNT_ATTR_RDONLY;
+  return a;
+}
+
 struct Planner {
   explicit Planner(Plan& plan) : p(plan) {}
   Plan& p;
-  bool in_root = false;  // a new root: destinations are relative to it
-  int root_fd = -1;      // the rootfs (O_PATH), for existence checks beneath it
+  int root_fd = -1;  // the rootfs (O_PATH), for existence checks beneath it
   std::vector<Layer> layers;
   std::map<std::string, bool> made;  // created so far in owned layers: path -> is a directory
 
@@ -97,11 +104,35 @@ struct Planner {
     p.strings.push_back(std::move(s));
     return p.strings.back().c_str();
   }
-  const char* rel(const std::string& dest) { return in_root ? str(dest == "/" ? "." : dest.substr(1)) : str(dest); }
-  void add(MountOp op, MountGroup g, const char* src, const char* dst, const char* fstype = nullptr,
-           unsigned long flags = 0, const char* data = nullptr, const char* fallback = nullptr,
-           const char* name = nullptr) {
-    p.mounts.push_back(MountStep{op, static_cast<std::uint16_t>(g), 0, flags, src, dst, fstype, data, fallback, name});
+  // "a=1,b,c=2" → {"a", "1", "b", nullptr, "c", "2", nullptr}: fsconfig's keys and values.
+  const char* const* options(const std::string& data) {
+    std::vector<const char*> kv;
+    std::size_t i = 0;
+    while (i < data.size()) {
+      std::size_t j = data.find(',', i);
+      if (j == std::string::npos) j = data.size();
+      std::string item = data.substr(i, j - i);
+      auto eq = item.find('=');
+      kv.push_back(str(item.substr(0, eq)));
+      kv.push_back(eq == std::string::npos ? nullptr : str(item.substr(eq + 1)));
+      i = j + 1;
+    }
+    kv.push_back(nullptr);
+    p.option_lists.push_back(std::move(kv));
+    return p.option_lists.back().data();
+  }
+  // `dest` beneath the layer that covers it: that layer's index and the path under it.
+  std::pair<int, const char*> beneath(const std::string& dest) {
+    const Layer& l = covering(dest);
+    if (l.index < 0) return {-1, str(dest)};
+    std::string rest = l.dest == "/" ? dest.substr(1) : dest.substr(l.dest.size());
+    while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+    return {l.index, str(rest.empty() ? "." : rest)};
+  }
+  MountStep& add(MountOp op, MountGroup g, const char* src, std::pair<int, const char*> at) {
+    p.mounts.push_back(MountStep{op, static_cast<std::uint16_t>(g), 0, 0, src, at.second, nullptr, nullptr, nullptr,
+                                 nullptr, nullptr, at.first, -1, 0});
+    return p.mounts.back();
   }
   const Layer& covering(const std::string& dest) const {
     for (auto it = layers.rbegin(); it != layers.rend(); ++it)
@@ -111,6 +142,7 @@ struct Planner {
   Exists probe(const std::string& dest) const;
   Status ensure(const std::string& dest, bool dir, const MountEntry& e, MountGroup g);
   Status entry(const MountEntry& e);
+  void close_unused_layers();
 };
 
 Exists Planner::probe(const std::string& dest) const {
@@ -148,9 +180,8 @@ Status Planner::ensure(const std::string& dest, bool dir, const MountEntry& e, M
     default: break;
   }
   if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
-  auto slash = dest.rfind('/');
-  const char* parent = rel(parent_of(dest));
-  add(dir ? MountOp::mkdir : MountOp::mknod, g, nullptr, parent, nullptr, 0, nullptr, nullptr, str(dest.substr(slash + 1)));
+  add(dir ? MountOp::mkdir : MountOp::mknod, g, nullptr, beneath(parent_of(dest))).name =
+      str(dest.substr(dest.rfind('/') + 1));
   made[dest] = dir;
   return ok();
 }
@@ -160,8 +191,7 @@ Status Planner::entry(const MountEntry& e) {
   const std::string& dest = e.destination;
   if (e.type == MountType::symlink) {
     if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
-    add(MountOp::symlink, g, str(e.source), rel(parent_of(dest)), nullptr, 0, nullptr, nullptr,
-        str(dest.substr(dest.rfind('/') + 1)));
+    add(MountOp::symlink, g, str(e.source), beneath(parent_of(dest))).name = str(dest.substr(dest.rfind('/') + 1));
     made[dest] = false;
     return ok();
   }
@@ -172,21 +202,36 @@ Status Planner::entry(const MountEntry& e) {
     dir = S_ISDIR(st.st_mode);
   }
   if (auto s = ensure(dest, dir, e, g); !s) return s;
-  const char* dst = rel(dest);
-  if (e.type == MountType::bind)
-    add(MountOp::mount, g, str(e.source), dst, nullptr, MS_BIND | (e.recursive ? MS_REC : 0));
-  else
-    add(MountOp::mount, g, str(e.source), dst, fstype_of(e.type), e.flags, e.data.empty() ? nullptr : str(e.data),
-        e.fallback.empty() ? nullptr : str(e.fallback));
-  p.mounts.back().best_effort = e.best_effort;
-  if (e.read_only) add(MountOp::readonly, g, nullptr, dst, nullptr, e.recursive ? AT_RECURSIVE : 0);
+  MountStep& m = add(MountOp::mount, g, str(e.source), beneath(dest));
+  m.flags = attrs_of(e);
+  m.best_effort = e.best_effort;
+  m.recursive = e.recursive;
+  if (e.type != MountType::bind) {
+    m.fstype = fstype_of(e.type);
+    m.data = e.data.empty() ? nullptr : str(e.data);
+    m.options = options(e.data);
+    m.fallback = e.fallback.empty() ? nullptr : str(e.fallback);
+  }
+  int index = static_cast<int>(p.layer_fds.size());
+  p.layer_fds.push_back(-1);
+  p.layer_paths.push_back(dest);
+  m.new_layer = index;
   LayerKind kind = e.type == MountType::bind    ? LayerKind::bind
                    : e.type == MountType::tmpfs ? LayerKind::owned_empty
                                                 : LayerKind::special;
-  layers.push_back({dest, kind, e.source});
+  layers.push_back({dest, kind, e.source, index});
   for (auto it = made.begin(); it != made.end();)  // what the new mount covers is hidden now
     it = it->first != dest && is_under(it->first, dest) ? made.erase(it) : std::next(it);
   return ok();
+}
+
+// A layer no later step resolves beneath is not kept: its descriptor is closed at once.
+void Planner::close_unused_layers() {
+  std::vector<bool> used(p.layer_fds.size(), false);
+  for (const auto& m : p.mounts)
+    if (m.layer >= 0) used[static_cast<std::size_t>(m.layer)] = true;
+  for (auto& m : p.mounts)
+    if (m.op == MountOp::mount && m.new_layer >= 0 && !used[static_cast<std::size_t>(m.new_layer)]) m.new_layer = -1;
 }
 
 // Opens the rootfs once: its (dev, ino) is what the stub checks when it re-opens the path
@@ -211,13 +256,15 @@ Status open_rootfs(const SandboxConfig& c, Plan& p) {
 Status plan_mounts(const SandboxConfig& c, Plan& p) {
   if (!(p.namespaces & CLONE_NEWNS)) return ok();
   Planner m(p);
-  m.add(MountOp::propagate, kMountMisc, nullptr, "/");
+  p.mounts.push_back(MountStep{MountOp::propagate, kMountMisc, 0, 0, nullptr, "/", nullptr, nullptr, nullptr, nullptr,
+                               nullptr, -1, -1, 0});
   if (c.root.empty()) {
-    m.layers.push_back({"/", LayerKind::host, ""});
+    m.layers.push_back({"/", LayerKind::host, "", -1});
   } else {
     if (auto s = open_rootfs(c, p); !s) return s;
-    m.in_root = true;
     m.root_fd = p.rootfs_fd.get();
+    p.layer_fds.push_back(-1);  // layer 0: the new root
+    p.layer_paths.push_back("/");
     const char* path = m.str(c.root);
     if (c.root_overlay) {
       // The overlay names its layers by /proc/self/fd/N: N are numbers rdbox holds open,
@@ -226,21 +273,24 @@ Status plan_mounts(const SandboxConfig& c, Plan& p) {
       if (b < 0) return Error::sys("reserve a descriptor", errno);
       p.overlay_fd.reset(b);
       std::string a = std::to_string(p.rootfs_fd.get()), bs = std::to_string(b);
-      m.add(MountOp::overlay_root, kMountOverlay, path, m.str("/proc/self/fd/" + bs + "/merged"), "overlay",
-            static_cast<unsigned long>(p.rootfs_fd.get()),
-            m.str("lowerdir=/proc/self/fd/" + a + ",upperdir=/proc/self/fd/" + bs + "/upper,workdir=/proc/self/fd/" +
-                  bs + "/work"));
-      m.layers.push_back({"/", LayerKind::owned_over_rootfs, ""});
+      MountStep& o = m.add(MountOp::overlay_root, kMountOverlay, path, {-1, m.str("/proc/self/fd/" + bs + "/merged")});
+      o.fstype = "overlay";
+      o.flags = static_cast<unsigned long>(p.rootfs_fd.get());
+      o.data = m.str("lowerdir=/proc/self/fd/" + a + ",upperdir=/proc/self/fd/" + bs + "/upper,workdir=/proc/self/fd/" +
+                     bs + "/work");
+      o.new_layer = 0;
+      m.layers.push_back({"/", LayerKind::owned_over_rootfs, "", 0});
     } else {
-      m.add(MountOp::root, kMountMisc, path, ".");
-      m.layers.push_back({"/", LayerKind::rootfs, ""});
+      m.add(MountOp::root, kMountMisc, path, {-1, "."}).new_layer = 0;
+      m.layers.push_back({"/", LayerKind::rootfs, "", 0});
     }
   }
   for (const auto& e : c.mounts)
     if (auto s = m.entry(e); !s) return s;
+  m.close_unused_layers();
   if (!c.root.empty()) {
-    if (c.root_readonly) m.add(MountOp::readonly, kMountMisc, nullptr, ".");
-    m.add(MountOp::pivot, kMountPivot, nullptr, ".");
+    if (c.root_readonly) m.add(MountOp::readonly, kMountMisc, nullptr, {0, "."});
+    m.add(MountOp::pivot, kMountPivot, nullptr, {0, "."});
   }
   return ok();
 }

@@ -141,14 +141,16 @@ void OutcomeBuilder::exited(const siginfo_t& si, const struct rusage& ru) {
 void OutcomeBuilder::finish(std::int64_t now) { out_.total_us = us_between(t_start_, now); }
 
 namespace {
-// A step's path as the user knows it: inside the new root ("/dev/null"), or the host's.
-std::string shown(const Plan& plan, const char* path) {
-  if (!path) return "?";
-  if (!plan.rootfs_ino || path[0] == '/') return path;
-  return path[0] == '.' && !path[1] ? "/" : "/" + std::string(path);
+// A step's path as the user knows it: inside the sandbox ("/dev/null"), or the host's.
+std::string shown(const Plan& plan, const MountStep& m) {
+  if (!m.dst) return "?";
+  if (m.layer < 0 || static_cast<std::size_t>(m.layer) >= plan.layer_paths.size()) return m.dst;
+  std::string base = plan.layer_paths[static_cast<std::size_t>(m.layer)];
+  if (m.dst[0] == '.' && !m.dst[1]) return base;
+  return (base == "/" ? "" : base) + "/" + m.dst;
 }
 std::string joined(const Plan& plan, const MountStep& m) {
-  std::string dir = shown(plan, m.dst);
+  std::string dir = shown(plan, m);
   return (dir == "/" ? "" : dir) + "/" + (m.name ? m.name : "?");
 }
 }  // namespace
@@ -156,7 +158,7 @@ std::string joined(const Plan& plan, const MountStep& m) {
 std::string describe_mount_step(const Plan& plan, unsigned item) {
   if (item >= plan.mounts.size()) return std::string("mount step");
   const MountStep& m = plan.mounts[item];
-  std::string dst = "\"" + shown(plan, m.dst) + "\"";
+  std::string dst = "\"" + shown(plan, m) + "\"";
   switch (m.op) {
     case MountOp::propagate: return "make \"/\" private";
     case MountOp::root: return "bind the rootfs \"" + std::string(m.src) + "\" as the new root";

@@ -27,11 +27,8 @@ inline int err_of(long r) { return sys::failed(r) ? static_cast<int>(-r) : 0; }
 std::size_t length(const char* s);
 int write_proc_file(const char* path, const char* text, std::size_t len);
 
-// mounts.cpp: the root the mount steps resolve their targets beneath (-1: the host's).
-struct MountContext {
-  int root = -1;
-};
-int run_mount_step(const PlanView* v, MountContext* c, const MountStep& m, bool* fell_back);
+// mounts.cpp: one mount step; the layers' descriptors live in the PlanView's scratch.
+int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back);
 
 // init.cpp
 int step_init(const PlanView* v);

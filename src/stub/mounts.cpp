@@ -1,7 +1,9 @@
-// The stub's mount operations. Targets in a new root are resolved beneath it with
-// openat2(RESOLVE_IN_ROOT) and used through their /proc/self/fd/N link, so a symlink or a
-// rename inside the rootfs can never lead a mount, mkdir or mknod out of it — whatever the
-// owner of the rootfs does between plan and run.
+// The stub's mount operations. Every path is resolved once, beneath the descriptor of the
+// mount that covers it (the new root, or a layer an earlier step attached), with
+// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV): a symlink or a rename
+// in the rootfs can neither lead a step out of it nor onto another mount, whatever its
+// owner does between plan and run. Mounts are made detached (open_tree, fsmount), given
+// their attributes there, and attached with move_mount onto the resolved descriptor.
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -19,58 +21,75 @@
 namespace rdbox::stub {
 namespace {
 
-// "/proc/self/fd/N" into buf.
-const char* fd_path(char (&buf)[32], long fd) {
-  static const char prefix[] = "/proc/self/fd/";
-  std::size_t n = 0;
-  for (; prefix[n]; ++n) buf[n] = prefix[n];
-  char digits[12];
-  int d = 0;
-  do digits[d++] = static_cast<char>('0' + fd % 10);
-  while ((fd /= 10) > 0 && d < 11);
-  while (d > 0) buf[n++] = digits[--d];
-  buf[n] = 0;
-  return buf;
-}
+constexpr unsigned kMoveEmpty = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH;
 
-// An O_PATH descriptor for `dst`: beneath the root (symlinks resolved as if it were /),
-// or the host path itself when there is no new root.
-long open_target(const MountContext* c, const char* dst, long extra_flags = 0) {
+// An O_PATH descriptor for `dst` beneath layer `layer`, or the host path (layer -1).
+long open_beneath(const PlanView* v, int layer, const char* dst, long extra_flags = 0) {
   struct open_how how {};
   how.flags = static_cast<unsigned long long>(O_PATH | O_CLOEXEC | extra_flags);
-  if (c->root < 0) return sys::call(SYS_openat2, AT_FDCWD, dst, &how, sizeof how);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return sys::call(SYS_openat2, c->root, dst, &how, sizeof how);
+  if (layer < 0) return sys::call(SYS_openat2, AT_FDCWD, dst, &how, sizeof how);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  return sys::call(SYS_openat2, v->layer_fds[layer], dst, &how, sizeof how);
 }
 
-int do_mount(const MountContext* c, const MountStep& m, bool* fell_back) {
-  long fd = open_target(c, m.dst);
-  if (sys::failed(fd)) return err_of(fd);
-  char path[32];
-  fd_path(path, fd);
-  long r = sys::call(SYS_mount, m.src, path, m.fstype, m.flags, m.data);
-  if (sys::failed(r) && m.fallback) {
+// fsopen + fsconfig(options) + fsmount: a detached mount of a fresh filesystem.
+long new_filesystem(const MountStep& m) {
+  long fs = sys::call(SYS_fsopen, m.fstype, FSOPEN_CLOEXEC);
+  if (sys::failed(fs)) return fs;
+  long r = m.src ? sys::call(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", m.src, 0) : 0;
+  for (const char* const* kv = m.options; kv && kv[0] && !sys::failed(r); kv += 2)
+    r = kv[1] ? sys::call(SYS_fsconfig, fs, FSCONFIG_SET_STRING, kv[0], kv[1], 0)
+              : sys::call(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, kv[0], nullptr, 0);
+  if (!sys::failed(r)) r = sys::call(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0);
+  if (!sys::failed(r)) r = sys::call(SYS_fsmount, fs, FSMOUNT_CLOEXEC, m.flags);
+  sys::call(SYS_close, fs);
+  return r;
+}
+
+// open_tree(OPEN_TREE_CLONE): a detached copy of the mount (tree) at a host path, with the
+// step's attributes set on it before it is attached anywhere.
+long bind_of(const char* src, const MountStep& m) {
+  unsigned rec = m.recursive ? AT_RECURSIVE : 0;
+  long tree = sys::call(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+  if (sys::failed(tree) || !m.flags) return tree;
+  struct mount_attr attr {};
+  attr.attr_set = m.flags;
+  long r = sys::call(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr);
+  if (!sys::failed(r)) return tree;
+  sys::call(SYS_close, tree);
+  return r;
+}
+
+int do_mount(const PlanView* v, const MountStep& m, bool* fell_back) {
+  long target = open_beneath(v, m.layer, m.dst);
+  if (sys::failed(target)) return err_of(target);
+  long mnt = m.fstype ? new_filesystem(m) : bind_of(m.src, m);
+  if (sys::failed(mnt) && m.fallback) {
     *fell_back = true;
-    r = sys::call(SYS_mount, m.fallback, path, nullptr, MS_BIND | MS_REC, nullptr);
+    mnt = bind_of(m.fallback, m);
   }
-  sys::call(SYS_close, fd);
-  return err_of(r);
+  long r = mnt;
+  if (!sys::failed(mnt)) r = sys::call(SYS_move_mount, mnt, "", target, "", kMoveEmpty);
+  sys::call(SYS_close, target);
+  if (sys::failed(r) || m.new_layer < 0) {
+    if (!sys::failed(mnt)) sys::call(SYS_close, mnt);
+    return err_of(r);
+  }
+  v->layer_fds[m.new_layer] = static_cast<int>(mnt);  // the attached mount: later steps resolve beneath it
+  return 0;
 }
 
-int make_readonly(const MountContext* c, const MountStep& m) {
-  long fd = open_target(c, m.dst);
-  if (sys::failed(fd)) return err_of(fd);
+int make_root_readonly(const PlanView* v) {
   struct mount_attr attr {};
   attr.attr_set = MOUNT_ATTR_RDONLY;
-  long r = sys::call(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (m.flags & AT_RECURSIVE), &attr, sizeof attr);
-  sys::call(SYS_close, fd);
-  return err_of(r);
+  return err_of(sys::call(SYS_mount_setattr, v->layer_fds[0], "", AT_EMPTY_PATH, &attr, sizeof attr));
 }
 
-// mkdir, mknod, symlink of m.name in the directory m.dst. EEXIST is fine: only layers the
-// run owns are written, and a later entry may ask for what an earlier one made.
-int make_entry(const MountContext* c, const MountStep& m) {
-  long dir = open_target(c, m.dst, O_DIRECTORY);
+// mkdir, mknod, symlink of m.name in the directory m.dst. Only layers the run owns are
+// written (the plan made sure); EEXIST is fine: a later entry may ask for what an earlier
+// one made.
+int make_entry(const PlanView* v, const MountStep& m) {
+  long dir = open_beneath(v, m.layer, m.dst, O_DIRECTORY);
   if (sys::failed(dir)) return err_of(dir);
   long r = 0;
   if (m.op == MountOp::mkdir) r = sys::call(SYS_mkdirat, dir, m.name, 0755);
@@ -94,20 +113,19 @@ long reopen_rootfs(const PlanView* v, const char* path) {
   return fd;
 }
 
-// A bind of the rootfs on itself, held by the clone's descriptor: the new root.
-int attach_root(const PlanView* v, MountContext* c, const MountStep& m) {
+// A bind of the rootfs on itself, held by the clone's descriptor: the new root (layer 0).
+int attach_root(const PlanView* v, const MountStep& m) {
   long fd = reopen_rootfs(v, m.src);
   if (sys::failed(fd)) return err_of(fd);
   long tree = sys::call(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   long r = tree;
-  if (!sys::failed(tree))
-    r = sys::call(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  if (!sys::failed(tree)) r = sys::call(SYS_move_mount, tree, "", fd, "", kMoveEmpty);
   sys::call(SYS_close, fd);
   if (sys::failed(r)) {
     if (!sys::failed(tree)) sys::call(SYS_close, tree);
     return err_of(r);
   }
-  c->root = static_cast<int>(tree);
+  v->layer_fds[0] = static_cast<int>(tree);
   return 0;
 }
 
@@ -121,7 +139,7 @@ int overlay_tmpfs(const PlanView* v, long rootfs) {
   long mnt = sys::failed(r) ? r : sys::call(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   sys::call(SYS_close, fs);
   if (sys::failed(mnt)) return err_of(mnt);
-  r = sys::call(SYS_move_mount, mnt, "", rootfs, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  r = sys::call(SYS_move_mount, mnt, "", rootfs, "", kMoveEmpty);
   if (!sys::failed(r) && mnt != v->overlay_fd) r = sys::call(SYS_dup3, mnt, v->overlay_fd, O_CLOEXEC);
   if (mnt != v->overlay_fd) sys::call(SYS_close, mnt);
   for (const char* d : {"upper", "work", "merged"})
@@ -130,7 +148,7 @@ int overlay_tmpfs(const PlanView* v, long rootfs) {
 }
 
 // The rootfs as the lower layer of an overlay: the overlay's root is the new root.
-int attach_overlay_root(const PlanView* v, MountContext* c, const MountStep& m) {
+int attach_overlay_root(const PlanView* v, const MountStep& m) {
   long fd = reopen_rootfs(v, m.src);
   if (sys::failed(fd)) return err_of(fd);
   long r = 0;
@@ -144,36 +162,39 @@ int attach_overlay_root(const PlanView* v, MountContext* c, const MountStep& m) 
   if (sys::failed(r)) return err_of(r);
   long root = sys::call(SYS_openat, AT_FDCWD, m.dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (sys::failed(root)) return err_of(root);
-  c->root = static_cast<int>(root);
+  v->layer_fds[0] = static_cast<int>(root);
   return 0;
 }
 
-int pivot(MountContext* c) {
-  // pivot_root(".", "."): the old root ends up mounted over the new one; detaching it
-  // leaves it unreachable, with no directory needed inside the rootfs.
-  long r = sys::call(SYS_fchdir, c->root);
+// pivot_root(".", "."): the old root ends up mounted over the new one; detaching it leaves
+// it unreachable, with no directory needed inside the rootfs. Every layer descriptor, and
+// rdbox's rootfs descriptors, are closed: nothing of the host stays open.
+int pivot(const PlanView* v) {
+  long r = sys::call(SYS_fchdir, v->layer_fds[0]);
   if (!sys::failed(r)) r = sys::call(SYS_pivot_root, ".", ".");
   if (!sys::failed(r)) r = sys::call(SYS_umount2, ".", MNT_DETACH);
   if (!sys::failed(r)) r = sys::call(SYS_chdir, "/");
-  sys::call(SYS_close, c->root);
-  c->root = -1;
+  for (std::size_t i = 0; i < v->n_layers; ++i)
+    if (v->layer_fds[i] >= 0) sys::call(SYS_close, v->layer_fds[i]);
+  if (v->rootfs_fd >= 0) sys::call(SYS_close, v->rootfs_fd);
+  if (v->overlay_fd >= 0) sys::call(SYS_close, v->overlay_fd);
   return err_of(r);
 }
 
 }  // namespace
 
-int run_mount_step(const PlanView* v, MountContext* c, const MountStep& m, bool* fell_back) {
+int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back) {
   switch (m.op) {
     case MountOp::propagate:
       return err_of(sys::call(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr));
-    case MountOp::root: return attach_root(v, c, m);
-    case MountOp::overlay_root: return attach_overlay_root(v, c, m);
-    case MountOp::mount: return do_mount(c, m, fell_back);
-    case MountOp::readonly: return make_readonly(c, m);
+    case MountOp::root: return attach_root(v, m);
+    case MountOp::overlay_root: return attach_overlay_root(v, m);
+    case MountOp::mount: return do_mount(v, m, fell_back);
+    case MountOp::readonly: return make_root_readonly(v);
     case MountOp::mkdir:
     case MountOp::mknod:
-    case MountOp::symlink: return make_entry(c, m);
-    case MountOp::pivot: return pivot(c);
+    case MountOp::symlink: return make_entry(v, m);
+    case MountOp::pivot: return pivot(v);
   }
   return EINVAL;
 }

@@ -260,10 +260,10 @@ int step_sigmask(const PlanView*) {
 
 // One mount step; a best-effort one that fails, or a fresh /proc that fell back to the
 // host's, is a warning record and the run goes on.
-int step_mount(const PlanView* v, MountContext* c, unsigned item) {
+int step_mount(const PlanView* v, unsigned item) {
   const MountStep& m = v->mounts[item];
   bool fell_back = false;
-  int e = run_mount_step(v, c, m, &fell_back);
+  int e = run_mount_step(v, m, &fell_back);
   if (!e && fell_back && trace_room(v)) write_record(v->report_fd, Step::mounts, item, EPERM, kWarning);
   if (e && m.best_effort) {
     if (trace_room(v)) write_record(v->report_fd, Step::mounts, item, e, kWarning);
@@ -272,7 +272,7 @@ int step_mount(const PlanView* v, MountContext* c, unsigned item) {
   return e;
 }
 
-int run_step(const PlanView* v, MountContext* c, const StepOp& op) {
+int run_step(const PlanView* v, const StepOp& op) {
   switch (op.step) {
     case Step::join: return step_join(v, op.item);
     case Step::barrier: return step_barrier(v);
@@ -283,7 +283,7 @@ int run_step(const PlanView* v, MountContext* c, const StepOp& op) {
     case Step::signals: return step_signals(v);
     case Step::pdeathsig: return step_pdeathsig(v);
     case Step::pgrp: return step_pgrp(v);
-    case Step::mounts: return step_mount(v, c, op.item);
+    case Step::mounts: return step_mount(v, op.item);
     case Step::hostname: return step_hostname(v);
     case Step::loopback: return step_loopback(v);
     case Step::init: return step_init(v);
@@ -308,10 +308,9 @@ int run_step(const PlanView* v, MountContext* c, const StepOp& op) {
   // fd table), so that rdbox dying means EOF or a hang-up for the waits below.
   if (v->sync_write_fd >= 0) sys::call(SYS_close, v->sync_write_fd);
   if (v->life_write_fd >= 0) sys::call(SYS_close, v->life_write_fd);
-  stub::MountContext mounts;
   for (std::size_t i = 0; i < v->n_program; ++i) {
     const StepOp& op = v->program[i];
-    if (int e = stub::run_step(v, &mounts, op)) stub::fail(v, op.step == Step::pid_fork ? Step::unshare : op.step, op.item, e);
+    if (int e = stub::run_step(v, op)) stub::fail(v, op.step == Step::pid_fork ? Step::unshare : op.step, op.item, e);
     if (op.traced && v->trace && stub::trace_room(v)) stub::write_record(v->report_fd, op.step, op.item, 0, kStepDone);
   }
   stub::step_exec(v);

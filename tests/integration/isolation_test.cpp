@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <dirent.h>
@@ -281,4 +282,101 @@ TEST_F(Isolation, SwitchingIdentityKeepsTheCommandTiedToRdbox) {
       2s);
   for (pid_t pid : survivors) ::kill(pid, SIGKILL);
   EXPECT_TRUE(clean) << survivors.size() << " commands run as --user outlived a killed rdbox";
+}
+
+namespace {
+
+// Swaps two paths (renameat2 RENAME_EXCHANGE) as fast as it can until destroyed: the
+// owner of a rootfs racing rdbox between plan and run.
+class Swapper {
+ public:
+  Swapper(std::string a, std::string b) : a_(std::move(a)), b_(std::move(b)) {
+    thread_ = std::thread([this] {
+      while (!stop_)
+        if (::syscall(SYS_renameat2, AT_FDCWD, a_.c_str(), AT_FDCWD, b_.c_str(), RENAME_EXCHANGE) == 0) ++swaps_;
+    });
+  }
+  ~Swapper() {
+    stop_ = true;
+    thread_.join();
+  }
+  long swaps() const { return swaps_; }
+
+ private:
+  std::string a_, b_;
+  std::atomic<bool> stop_{false};
+  std::atomic<long> swaps_{0};
+  std::thread thread_;
+};
+
+std::string copy_rootfs(const TempDir& tmp) {
+  std::string root = tmp.path() + "/root";
+  std::filesystem::copy(rootfs(), root,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  return root;
+}
+
+std::vector<std::string> listing(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+TEST_F(Isolation, ARaceCannotMakeAReadOnlyBindWritable) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string root = copy_rootfs(tmp);
+  std::string src = tmp.mkdir("rosrc");
+  tmp.write("rosrc/file", "original\n");
+  std::filesystem::create_directory(root + "/data");
+  ASSERT_EQ(::symlink("/proc", (root + "/datalink").c_str()), 0);
+  ASSERT_EQ(::symlink("/proc", (root + "/syslink").c_str()), 0);
+  int sys_rw = 0;
+  {
+    Swapper a(root + "/data", root + "/datalink"), b(root + "/sys", root + "/syslink");
+    for (int i = 0; i < 120; ++i) {
+      Result r = run(with_priv({"run", "--rootfs", root, "--ro-bind", src + ":/data", "--", "/bin/sh", "-c",
+                                "echo OVERWRITTEN > /data/file 2>/dev/null; "
+                                "grep -q ' /sys [^ ]*rw' /proc/self/mountinfo && echo SYS-RW"}));
+      if (r.out.find("SYS-RW") != std::string::npos) ++sys_rw;
+    }
+    EXPECT_GT(a.swaps() + b.swaps(), 0);
+  }
+  EXPECT_EQ(read_text(src + "/file"), "original\n");
+  EXPECT_EQ(sys_rw, 0) << "/sys came up writable";
+}
+
+TEST_F(Isolation, ARaceCannotMakeRdboxWriteIntoTheRootfs) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string root = copy_rootfs(tmp);
+  std::filesystem::create_directory(root + "/devalt");
+  ASSERT_EQ(::symlink("/devalt", (root + "/devlink").c_str()), 0);
+  {
+    Swapper s(root + "/dev", root + "/devlink");
+    for (int i = 0; i < 120; ++i) run(with_priv({"run", "--rootfs", root, "--", "/bin/true"}));
+  }
+  struct stat st {};
+  if (::lstat((root + "/dev").c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+    ::syscall(SYS_renameat2, AT_FDCWD, (root + "/dev").c_str(), AT_FDCWD, (root + "/devlink").c_str(), RENAME_EXCHANGE);
+  EXPECT_EQ(listing(root + "/devalt"), std::vector<std::string>{}) << "rdbox created /dev entries in the rootfs";
+  EXPECT_EQ(listing(root + "/dev"), listing(rootfs() + "/dev"));
+}
+
+TEST_F(Isolation, ALinkInTheRootfsCannotLeadACreationIntoABindSource) {
+  REQUIRE_ROOTFS();
+  TempDir tmp;
+  std::string root = copy_rootfs(tmp);
+  std::string victim = tmp.mkdir("victim");
+  std::filesystem::create_directory(root + "/work2");
+  ASSERT_EQ(::symlink("/work2", (root + "/etc2").c_str()), 0);
+  // With --overlay the root is the run's own, but /etc2 leads into the bind at /work2:
+  // the file must not be made there (it would land in the host's victim directory).
+  Result r = run(with_priv({"run", "--overlay", "--rootfs", root, "--bind", victim + ":/work2", "--ro-bind",
+                            "/etc/hostname:/etc2/resolv.conf", "--", "/bin/true"}));
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_EQ(listing(victim), std::vector<std::string>{});
 }

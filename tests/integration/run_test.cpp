@@ -519,7 +519,7 @@ TEST_P(ModeTest, SigkillOfRdboxTakesTheCommandWithIt) {
   ASSERT_EQ(::kill(proc.pid(), SIGKILL), 0);
   Result r = proc.finish();
   EXPECT_EQ(r.exit_code, 137);
-  EXPECT_TRUE(wait_gone(command, st->starttime, 2s)) << "the command (pid " << command << ") outlived rdbox";
+  EXPECT_TRUE(wait_gone(command, st->starttime, 5s)) << "the command (pid " << command << ") outlived rdbox";
 }
 
 TEST_P(ModeTest, WhatTheCommandLeavesRunningIsKilled) {

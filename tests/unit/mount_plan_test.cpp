@@ -2,6 +2,7 @@
 // the rootfs recipe, and the rule that the given root is never written.
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,11 +47,20 @@ Spec rootfs_spec(const std::string& root) {
 MountEntry bind(const char* arg, bool ro = false) { return parse_bind(arg, ro).value(); }
 MountEntry tmpfs(const char* dst) { return parse_tmpfs(dst).value(); }
 
+// Where a step acts, inside the sandbox: its layer's path joined with its dst.
+std::string at(const Plan& p, const MountStep& m) {
+  if (m.layer < 0) return m.dst;
+  std::string base = p.layer_paths[static_cast<std::size_t>(m.layer)];
+  if (std::string(m.dst) == ".") return base;
+  return (base == "/" ? "" : base) + "/" + m.dst;
+}
+
 // Index of the first step matching, or -1.
-int find(const Plan& p, MountOp op, const std::string& dst, const std::string& name = "") {
+int find(const Plan& p, MountOp op, const std::string& where, const std::string& name = "") {
   for (std::size_t i = 0; i < p.mounts.size(); ++i) {
     const MountStep& m = p.mounts[i];
-    if (m.op == op && m.dst && dst == m.dst && (name.empty() || (m.name && name == m.name))) return static_cast<int>(i);
+    if (m.op == op && m.dst && at(p, m) == where && (name.empty() || (m.name && name == m.name)))
+      return static_cast<int>(i);
   }
   return -1;
 }
@@ -69,9 +79,9 @@ TEST(MountPlan, RecipeFirstThenTheUsersEntriesInOrder) {
   EXPECT_EQ(m[1].op, MountOp::root);
   EXPECT_EQ(m.back().op, MountOp::pivot);
   EXPECT_EQ(m[m.size() - 2].op, MountOp::readonly);
-  int proc = find(*p, MountOp::mount, "proc"), dev = find(*p, MountOp::mount, "dev");
-  int user_tmpfs = find(*p, MountOp::mount, "mnt"), sub = find(*p, MountOp::mount, "mnt/sub");
-  int hostusr = find(*p, MountOp::mount, "dev/hostusr");
+  int proc = find(*p, MountOp::mount, "/proc"), dev = find(*p, MountOp::mount, "/dev");
+  int user_tmpfs = find(*p, MountOp::mount, "/mnt"), sub = find(*p, MountOp::mount, "/mnt/sub");
+  int hostusr = find(*p, MountOp::mount, "/dev/hostusr");
   ASSERT_GE(proc, 0);
   ASSERT_GE(dev, 0);
   EXPECT_STREQ(m[proc].fstype, "proc");
@@ -81,9 +91,12 @@ TEST(MountPlan, RecipeFirstThenTheUsersEntriesInOrder) {
   EXPECT_LT(dev, user_tmpfs);
   EXPECT_LT(user_tmpfs, sub);
   EXPECT_LT(sub, hostusr);
-  EXPECT_GE(find(*p, MountOp::mkdir, "mnt", "sub"), 0);  // made in the run's own tmpfs
-  EXPECT_GE(find(*p, MountOp::mkdir, "dev", "hostusr"), 0);
-  EXPECT_GE(find(*p, MountOp::readonly, "dev/hostusr"), 0);
+  EXPECT_GE(find(*p, MountOp::mkdir, "/mnt", "sub"), 0);  // made in the run's own tmpfs
+  EXPECT_GE(find(*p, MountOp::mkdir, "/dev", "hostusr"), 0);
+  // Made beneath the tmpfs's own descriptor, not by a path from the root.
+  EXPECT_EQ(p->mounts[find(*p, MountOp::mkdir, "/mnt", "sub")].layer, m[user_tmpfs].new_layer);
+  EXPECT_NE(m[hostusr].flags & MOUNT_ATTR_RDONLY, 0u);  // read-only set on the mount itself
+  EXPECT_NE(m[find(*p, MountOp::mount, "/sys")].flags & MOUNT_ATTR_RDONLY, 0u);
   // The program runs each mount step once, in order.
   std::uint32_t next = 0;
   for (const auto& op : p->program)
@@ -101,7 +114,7 @@ TEST(MountPlan, ALaterEntryOnTheSameDestinationComesLater) {
   ASSERT_TRUE(p.ok()) << p.error().what();
   int first = -1, second = -1;
   for (std::size_t i = 0; i < p->mounts.size(); ++i)
-    if (p->mounts[i].op == MountOp::mount && p->mounts[i].src && std::string(p->mounts[i].dst) == "mnt")
+    if (p->mounts[i].op == MountOp::mount && p->mounts[i].src && at(*p, p->mounts[i]) == "/mnt")
       (std::string(p->mounts[i].src) == "/usr" ? first : second) = static_cast<int>(i);
   ASSERT_GE(first, 0);
   EXPECT_GT(second, first);
@@ -128,8 +141,8 @@ TEST(MountPlan, NeverCreatesAnythingInTheGivenRoot) {
   s.mounts = {bind("/etc:/missing/dir")};
   auto o = plan(s, no_env, privileged());
   ASSERT_TRUE(o.ok()) << o.error().what();
-  EXPECT_GE(find(*o, MountOp::mkdir, ".", "missing"), 0);
-  EXPECT_GE(find(*o, MountOp::mkdir, ".", "proc"), 0);
+  EXPECT_GE(find(*o, MountOp::mkdir, "/", "missing"), 0);
+  EXPECT_GE(find(*o, MountOp::mkdir, "/", "proc"), 0);
 }
 
 TEST(MountPlan, NeverWritesIntoABindSource) {
@@ -189,6 +202,7 @@ TEST(MountPlan, WithoutARootTargetsMustExistOnTheHost) {
   auto r = plan(s, no_env, privileged());
   ASSERT_TRUE(r.ok()) << r.error().what();
   EXPECT_GE(find(*r, MountOp::mkdir, "/tmp", "x"), 0);
+  EXPECT_EQ(r->mounts[find(*r, MountOp::mkdir, "/tmp", "x")].layer, 0);  // beneath the tmpfs, layer 0 here
 }
 
 TEST(MountPlan, RootfsThatIsTheHostRootIsRefused) {
