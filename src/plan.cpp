@@ -260,6 +260,8 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   if (auto s = plan_mounts(c, p); !s) return s.error();
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
   p.die_with_parent = c.launch.die_with_parent;
+  p.timeout_s = c.timeout.seconds;
+  p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop
   // rdbox's end of the pipe; rdbox is suspended until exec there anyway.

@@ -6,6 +6,7 @@
 
 #include <array>
 
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,7 @@ const char* to_string(OutcomeKind k) {
     case OutcomeKind::setup_failed: return "setup_failed";
     case OutcomeKind::exec_failed: return "exec_failed";
     case OutcomeKind::spawn_failed: return "spawn_failed";
+    case OutcomeKind::timeout: return "timeout";
   }
   return "unknown";
 }
@@ -33,6 +35,7 @@ int Outcome::exit_code() const {
     case OutcomeKind::exec_failed: return err == ENOENT || err == ENOTDIR ? 127 : 126;
     case OutcomeKind::setup_failed:
     case OutcomeKind::spawn_failed: return 125;
+    case OutcomeKind::timeout: return 124;
   }
   return 125;
 }
@@ -52,6 +55,13 @@ std::string text_report(const Outcome& out) {
       std::string s = pid + " killed by signal " + std::to_string(out.signal) + " (" + signal_name(out.signal) + ")";
       if (out.core_dumped) s += ", core dumped";
       return s;
+    }
+    case OutcomeKind::timeout: {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", out.timeout_s);
+      std::string how = out.signal ? "killed by signal " + std::to_string(out.signal) + " (" + signal_name(out.signal) + ")"
+                                   : "exited with status " + std::to_string(out.code);
+      return pid + " timed out after " + limit + "s (" + how + ")";
     }
     default: {
       std::string s = "rdbox: " + out.message;
@@ -145,9 +155,9 @@ using ojson = nlohmann::ordered_json;
 
 ojson status_json(const Outcome& out) {
   ojson status;
-  bool ran = out.kind == OutcomeKind::exited || out.kind == OutcomeKind::signaled;
+  bool ran = out.ran();
   bool child_existed = out.pid > 0;
-  if (out.kind == OutcomeKind::signaled) {
+  if (out.kind == OutcomeKind::signaled || (out.kind == OutcomeKind::timeout && out.signal)) {
     status["exited"] = false;
     status["signal"] = out.signal;
     status["signal_name"] = signal_name(out.signal);
@@ -207,8 +217,7 @@ ojson namespaces_json(const Spec& spec, const Plan* plan, const Outcome& out) {
 }
 
 ojson error_json(const Outcome& out) {
-  bool ran = out.kind == OutcomeKind::exited || out.kind == OutcomeKind::signaled;
-  if (ran) return nullptr;
+  if (out.ran()) return nullptr;
   ojson err;
   err["step"] = out.step;
   err["errno"] = out.err;

@@ -101,6 +101,11 @@ struct SandboxConfig {
   std::string hostname;
   TimeOffsets time_offsets;
   bool init = false;               // rdbox's init at PID 1
+  // A time limit: SIGTERM to the whole sandbox after `seconds`, SIGKILL `kill_after` later.
+  struct Timeout {
+    double seconds = 0;  // 0: none
+    double kill_after = 5;
+  } timeout;
   std::vector<ProcessConfig> processes;
   struct Origins {
     std::string root = "--rootfs", uid_map = "--uid-map", gid_map = "--gid-map", user = "--user";

@@ -17,6 +17,7 @@ enum class OutcomeKind {
   setup_failed,  // a stub step before execve failed (exit 125)
   exec_failed,   // execve failed (126 found but not executable, 127 not found)
   spawn_failed,  // the creation primitive itself failed (exit 125)
+  timeout,       // the time limit ended the sandbox (exit 124, as timeout(1)); code or signal say how
 };
 const char* to_string(OutcomeKind k);
 
@@ -62,8 +63,12 @@ struct Outcome {
   std::uint64_t ns_inode[8] = {};
   std::vector<std::string> warnings;
 
-  // What rdbox exits with: the code, 128+signal, 125/126/127.
+  double timeout_s = 0;  // the limit, when kind is timeout
+
+  // What rdbox exits with: the code, 128+signal, 124, 125/126/127.
   int exit_code() const;
+  // The command ran (exited, was killed, or timed out), as opposed to never starting.
+  bool ran() const { return kind == OutcomeKind::exited || kind == OutcomeKind::signaled || kind == OutcomeKind::timeout; }
 };
 
 // "SIGTERM" for 15; "SIG34"-style for realtime signals.

@@ -210,6 +210,7 @@ struct Plan {
   bool life_pipe = false;             // PID 1 checks rdbox is alive through a pipe
   bool die_with_parent = true;        // PR_SET_PDEATHSIG (off for a sandbox handed to another parent)
   bool setup_as_root = false;         // become 0 inside right after rdbox's maps (they cover 0)
+  double timeout_s = 0, kill_after_s = 0;  // the supervisor's time limit (0: none)
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

@@ -128,6 +128,7 @@ void OutcomeBuilder::exited(const siginfo_t& si, const struct rusage& ru) {
     out_.signal = value;
     out_.core_dumped = core;
   }
+  if (ran && timed_out_) out_.kind = OutcomeKind::timeout;
   ChildUsage& u = out_.usage;
   u.utime_us = ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec;
   u.stime_us = ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec;

@@ -32,6 +32,8 @@ class OutcomeBuilder {
   // The init (or relay) passed up the command's own wait status: it wins over the init's.
   void command_ended(int wait_status) { command_status_ = wait_status, have_command_status_ = true; }
   void add_step(const std::string& name, double us);
+  // The time limit ended the run: whatever the command's end, the outcome is a timeout.
+  void timed_out(double limit_s) { timed_out_ = true, out_.timeout_s = limit_s; }
   void finish(std::int64_t now);
 
   bool failed() const { return failed_; }
@@ -45,7 +47,7 @@ class OutcomeBuilder {
   const Plan& plan_;
   Outcome& out_;
   std::int64_t t_start_ = 0, prev_step_t_ = 0, exec_at_ = 0;
-  bool failed_ = false, done_ = false, have_last_ = false;
+  bool failed_ = false, done_ = false, have_last_ = false, timed_out_ = false;
   ChildEvent last_{ChildEvent::continued, 0};
   int command_status_ = 0;
   bool have_command_status_ = false;

@@ -1,6 +1,7 @@
 // Supervisor::wait: one poll loop over the run's sources; each source has its handler.
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -36,13 +37,16 @@ class RunLoop {
   void run();
 
  private:
-  enum Source { kSignals, kEvents, kPidfd, kReport };
+  enum Source { kSignals, kEvents, kPidfd, kReport, kTimer };
   int sources(struct pollfd* fds, Source* kinds) const;
   void on_report();
   void on_signals();
   void on_events();
   void reap();
   void report_event(const ChildEvent& ev);
+  void arm_timer(double seconds);
+  void on_timer();
+  void signal_sandbox(int sig);
   void job_control(const ChildEvent& ev);
 
   const Supervisor& sup_;
@@ -53,7 +57,38 @@ class RunLoop {
   OutcomeBuilder b_;
   const EventSink& sink_;
   pid_t job_pgid_;  // the command's process group (the relay's command leads its own)
+  Fd timer_;        // the time limit: SIGTERM at the first expiry, SIGKILL at the second
+  int expiries_ = 0;
 };
+
+void RunLoop::arm_timer(double seconds) {
+  struct itimerspec when {};
+  auto ns = static_cast<long long>(seconds * 1e9);
+  if (ns <= 0) ns = 1;
+  when.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  when.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  ::timerfd_settime(timer_.get(), 0, &when, nullptr);
+}
+
+// The whole sandbox: PID 1 of a new PID namespace takes it down with it (SIGKILL); without
+// one, the command's process group, and the command through its pidfd.
+void RunLoop::signal_sandbox(int sig) {
+  if (l_.pidfd) ::syscall(SYS_pidfd_send_signal, l_.pidfd.get(), sig, nullptr, 0);
+  if (!plan_.new_pid) ::kill(-job_pgid_, sig);
+}
+
+void RunLoop::on_timer() {
+  std::uint64_t n = 0;
+  if (::read(timer_.get(), &n, sizeof n) != static_cast<ssize_t>(sizeof n)) return;
+  if (b_.done()) return;
+  if (expiries_++ == 0) {
+    b_.timed_out(plan_.timeout_s);
+    signal_sandbox(SIGTERM);
+    if (plan_.kill_after_s > 0) arm_timer(plan_.kill_after_s);
+  } else {
+    signal_sandbox(SIGKILL);
+  }
+}
 
 int RunLoop::sources(struct pollfd* fds, Source* kinds) const {
   int n = 0;
@@ -67,6 +102,7 @@ int RunLoop::sources(struct pollfd* fds, Source* kinds) const {
   // Only the hang-up wakes rdbox: records written before it (the exec-time stamp, step
   // times) are read in one go then, instead of costing a wake-up each.
   if (l_.report) add(l_.report.get(), 0, kReport);
+  if (timer_ && !b_.done()) add(timer_.get(), POLLIN, kTimer);
   return n;
 }
 
@@ -184,9 +220,13 @@ void RunLoop::run() {
     b_.exec_without_stub();  // posix_spawn returned after the exec: nothing to read
     l_.report.reset();
   }
+  if (plan_.timeout_s > 0) {
+    timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (timer_) arm_timer(plan_.timeout_s);
+  }
   while (!b_.done() || l_.report) {
-    struct pollfd fds[4];
-    Source kinds[4];
+    struct pollfd fds[5];
+    Source kinds[5];
     int n = sources(fds, kinds);
     if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
       if (errno == EINTR) continue;
@@ -199,6 +239,7 @@ void RunLoop::run() {
         case kSignals: on_signals(); break;
         case kEvents: on_events(); break;
         case kPidfd: reap(); break;
+        case kTimer: on_timer(); break;
       }
     }
   }

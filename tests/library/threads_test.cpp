@@ -179,3 +179,22 @@ TEST(Library, TheNeutralConfigRunsAndJoinsANamespaceByPath) {
   c.namespaces.back() = {CLONE_NEWPID, "/proc/1/ns/pid", "linux.namespaces[0]"};
   EXPECT_NE(rdbox::run(c).message.find("linux.namespaces[0]"), std::string::npos);
 }
+
+TEST(Library, ATimeLimitEndsTheWholeSandbox) {
+  auto c = config_running("sleep 30");
+  c.timeout.seconds = 0.3;
+  auto t0 = std::chrono::steady_clock::now();
+  rdbox::Outcome out = rdbox::run(c);
+  EXPECT_EQ(out.kind, rdbox::OutcomeKind::timeout) << out.message;
+  EXPECT_EQ(out.signal, SIGTERM);
+  EXPECT_EQ(out.exit_code(), 124);
+  // PID 1 of its namespace ignores SIGTERM: SIGKILL follows after kill_after.
+  auto p1 = config_running("trap '' TERM; sleep 30; exit 3");
+  p1.namespaces = {{CLONE_NEWUSER, "", "user"}, {CLONE_NEWPID, "", "pid"}};
+  p1.timeout.seconds = 0.2;
+  p1.timeout.kill_after = 0.3;
+  rdbox::Outcome k = rdbox::run(p1);
+  EXPECT_EQ(k.kind, rdbox::OutcomeKind::timeout) << k.message;
+  EXPECT_EQ(k.signal, SIGKILL);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
