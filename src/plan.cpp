@@ -38,6 +38,8 @@ const char* step_name(Step s) {
     case Step::pid_fork: return "pid_fork";
     case Step::join: return "join";
     case Step::barrier: return "barrier";
+    case Step::caps: return "caps";
+    case Step::no_new_privs: return "no_new_privs";
   }
   return "unknown";
 }
@@ -82,10 +84,13 @@ void build_program(Plan& p) {
   add(Step::init, p.init);  // after the mounts: the init sees the sandbox's root
   add(Step::fds, true);
   add(Step::workdir, !p.workdir.empty());
+  add(Step::caps, p.set_caps, false, 0);  // the bounding set dropped, capabilities kept across the switch
   add(Step::user, p.set_user);
   add(Step::pdeathsig, p.set_user && p.die_with_parent);  // again: setresuid cleared it
+  add(Step::caps, p.set_caps, false, 1);  // the sets themselves, with the final ids
   add(Step::probe, p.trace);
   add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));
+  add(Step::no_new_privs, p.no_new_privs);
   add(Step::sigmask, true);
 }
 
@@ -113,6 +118,8 @@ PlanView Plan::view() const {
   v.keep_below = 3 + preserve_fds;
   v.ignored_signals = ignored_signals;
   v.forwarded_signals = forwarded_mask();
+  v.caps = set_caps ? &caps : nullptr;
+  v.no_new_privs = no_new_privs;
   v.parent_pid = ::getpid();
   v.new_pgrp = true;
   v.take_tty = take_tty;
@@ -261,6 +268,9 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
   p.die_with_parent = c.launch.die_with_parent;
   p.timeout_s = c.timeout.seconds;
+  p.set_caps = pc.caps.has_value();
+  if (pc.caps) p.caps = *pc.caps;
+  p.no_new_privs = pc.no_new_privs;
   p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop

@@ -68,6 +68,19 @@ struct TimeOffsets {
 
 enum class Mode { fork, vfork, clone, spawn };
 
+// The five capability sets, bit N for capability N (CAP_CHOWN = 0, ...).
+struct CapabilitySets {
+  std::uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
+
+// What podman grants a container by default: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+// NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT.
+std::uint64_t default_container_caps();
+
+// "NET_ADMIN", "CAP_NET_ADMIN", "net_admin" → its number; "ALL" → -2; unknown → -1.
+int capability_number(std::string_view name);
+std::string capability_name(int cap);  // "CAP_NET_ADMIN"
+
 // One command the sandbox runs.
 struct ProcessConfig {
   std::vector<std::string> argv;      // argv[0] names the program (searched in PATH without a '/')
@@ -76,6 +89,8 @@ struct ProcessConfig {
   std::string cwd;                    // empty: inherited (/ in a new root)
   std::optional<UserIds> user;        // switch to these ids before exec
   int preserve_fds = 0;               // fds 3 .. 3+N-1 are inherited
+  std::optional<CapabilitySets> caps; // nullopt: left as they are (unshare's behaviour)
+  bool no_new_privs = false;          // PR_SET_NO_NEW_PRIVS before exec
 };
 
 // How the child is created (the launcher's part of the config).

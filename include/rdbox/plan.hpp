@@ -39,6 +39,9 @@ enum class Step : std::uint32_t {
   fds,        // keep 0..2 and the preserved fds, mark the rest close-on-exec
   workdir,    // chdir
   sigmask,    // empty signal mask
+  caps,       // the capability sets: bounding dropped first, keepcaps across --user, then capset and ambient (item 0),
+              // or after the ids changed (item 1)
+  no_new_privs,  // PR_SET_NO_NEW_PRIVS: exec never gains privilege (setuid files, file capabilities)
   exec,       // execve, PATH search like execvp
   spawn,      // the creation primitive itself (parent side)
   probe,      // namespace inodes for the report (item = kind)
@@ -135,6 +138,8 @@ struct PlanView {
   int keep_below = 3;              // fds >= this are marked close-on-exec
   std::uint64_t ignored_signals = 0;  // bit (sig-1): reset from SIG_IGN to SIG_DFL
   std::uint64_t forwarded_signals = 0;  // bit (sig-1): what the init and the relay pass on
+  const CapabilitySets* caps = nullptr;  // null: left as they are
+  bool no_new_privs = false;
   pid_t parent_pid = 0;
   bool new_pgrp = true;
   bool take_tty = false;
@@ -211,6 +216,9 @@ struct Plan {
   bool die_with_parent = true;        // PR_SET_PDEATHSIG (off for a sandbox handed to another parent)
   bool setup_as_root = false;         // become 0 inside right after rdbox's maps (they cover 0)
   double timeout_s = 0, kill_after_s = 0;  // the supervisor's time limit (0: none)
+  bool set_caps = false;
+  CapabilitySets caps;
+  bool no_new_privs = false;
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

@@ -30,6 +30,10 @@ int write_proc_file(const char* path, const char* text, std::size_t len);
 // mounts.cpp: one mount step; the layers' descriptors live in the PlanView's scratch.
 int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back);
 
+// caps.cpp
+int step_caps(const PlanView* v, unsigned item);
+int step_no_new_privs(const PlanView* v);
+
 // init.cpp
 int step_init(const PlanView* v);
 int step_pid_fork(const PlanView* v);

@@ -276,6 +276,8 @@ int run_step(const PlanView* v, const StepOp& op) {
   switch (op.step) {
     case Step::join: return step_join(v, op.item);
     case Step::barrier: return step_barrier(v);
+    case Step::caps: return step_caps(v, op.item);
+    case Step::no_new_privs: return step_no_new_privs(v);
     case Step::unshare: return step_unshare(v);
     case Step::id_maps: return step_id_maps(v);
     case Step::time_offsets: return step_time_offsets(v);

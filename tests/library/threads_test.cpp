@@ -198,3 +198,34 @@ TEST(Library, ATimeLimitEndsTheWholeSandbox) {
   EXPECT_EQ(k.signal, SIGKILL);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
+
+TEST(Library, CapabilitySetsAndNoNewPrivsAreWhatWasAsked) {
+  std::uint64_t set = (std::uint64_t{1} << rdbox::capability_number("CHOWN")) |
+                      (std::uint64_t{1} << rdbox::capability_number("cap_kill"));
+  ASSERT_EQ(set, 0x21u);
+  auto c = config_running(
+      "grep -q '^CapEff:[[:space:]]*0000000000000021$' /proc/self/status && "
+      "grep -q '^CapBnd:[[:space:]]*0000000000000021$' /proc/self/status && "
+      "grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status && exit 7");
+  c.namespaces = {{CLONE_NEWUSER, "", "user"}};
+  c.processes[0].caps = rdbox::CapabilitySets{set, set, set, set, 0};
+  c.processes[0].no_new_privs = true;
+  for (rdbox::Mode mode : {rdbox::Mode::clone, rdbox::Mode::fork}) {
+    c.launch.mode = mode;
+    rdbox::Outcome out = rdbox::run(c);
+    EXPECT_EQ(out.code, 7) << rdbox::to_string(mode) << " " << out.message;
+  }
+  EXPECT_EQ(rdbox::capability_number("NOPE"), -1);
+  EXPECT_EQ(rdbox::capability_number("ALL"), -2);
+  EXPECT_EQ(rdbox::capability_name(12), "CAP_NET_ADMIN");
+}
+
+TEST(Library, AmbientCapabilitiesSurviveASwitchToAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "--user 65534 needs a map that covers it (root here)";
+  std::uint64_t nbs = std::uint64_t{1} << rdbox::capability_number("NET_BIND_SERVICE");
+  auto c = config_running("[ $(id -u) = 65534 ] && grep -q '^CapEff:[[:space:]]*0000000000000400$' /proc/self/status && exit 9");
+  c.processes[0].user = rdbox::UserIds{65534, 65534};
+  c.processes[0].caps = rdbox::CapabilitySets{nbs, nbs, nbs, nbs, nbs};
+  rdbox::Outcome out = rdbox::run(c);
+  EXPECT_EQ(out.code, 9) << out.message;
+}
