@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ const char* step_name(Step s) {
     case Step::barrier: return "barrier";
     case Step::caps: return "caps";
     case Step::no_new_privs: return "no_new_privs";
+    case Step::rlimits: return "rlimits";
   }
   return "unknown";
 }
@@ -90,6 +92,7 @@ void build_program(Plan& p) {
   add(Step::caps, p.set_caps, false, 1);  // the sets themselves, with the final ids
   add(Step::probe, p.trace);
   add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));
+  add(Step::rlimits, !p.rlimits.empty());
   add(Step::no_new_privs, p.no_new_privs);
   add(Step::sigmask, true);
 }
@@ -120,6 +123,8 @@ PlanView Plan::view() const {
   v.forwarded_signals = forwarded_mask();
   v.caps = set_caps ? &caps : nullptr;
   v.no_new_privs = no_new_privs;
+  v.rlimits = rlimits.data();
+  v.n_rlimits = rlimits.size();
   v.parent_pid = ::getpid();
   v.new_pgrp = true;
   v.take_tty = take_tty;
@@ -208,6 +213,23 @@ void plan_command(const ProcessConfig& pc, Plan& p) {
   p.workdir = pc.cwd;
 }
 
+// Limits are checked here, not found out in the child: a soft limit above its hard one,
+// or a hard limit above what this process has (raising one needs CAP_SYS_RESOURCE, which
+// even root may lack), is refused up front.
+Status plan_rlimits(const ProcessConfig& pc, Plan& p) {
+  for (const auto& r : pc.rlimits) {
+    std::string what = "--rlimit " + std::string(rlimit_name(r.resource));
+    struct rlimit cur {};
+    if (::getrlimit(r.resource, &cur) != 0) return Error::input(what, "unknown resource");
+    if (r.soft > r.hard) return Error::input(what, "the soft limit is above the hard one");
+    if (cur.rlim_max != RLIM_INFINITY && r.hard > cur.rlim_max)
+      return Error::input(what, "hard limit " + std::to_string(r.hard) + " is above this process's " +
+                                    std::to_string(cur.rlim_max) + " (raising it needs CAP_SYS_RESOURCE)");
+    p.rlimits.push_back(r);
+  }
+  return ok();
+}
+
 // /dev/null placeholders in the --preserve-fds slots that are closed, so that none of
 // rdbox's own descriptors lands there and leaks into the command.
 Status reserve_preserved(const ProcessConfig& pc, const std::string& origin, Plan& p) {
@@ -271,6 +293,7 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   p.set_caps = pc.caps.has_value();
   if (pc.caps) p.caps = *pc.caps;
   p.no_new_privs = pc.no_new_privs;
+  if (auto s = plan_rlimits(pc, p); !s) return s.error();
   p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop

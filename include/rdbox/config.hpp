@@ -81,6 +81,15 @@ std::uint64_t default_container_caps();
 int capability_number(std::string_view name);
 std::string capability_name(int cap);  // "CAP_NET_ADMIN"
 
+// One resource limit (setrlimit), as NAME=SOFT[:HARD] asks for it.
+struct Rlimit {
+  int resource = 0;  // RLIMIT_NOFILE, ...
+  std::uint64_t soft = 0, hard = 0;
+};
+// "NOFILE", "RLIMIT_NOFILE", "nofile" → RLIMIT_NOFILE; unknown → -1.
+int rlimit_number(std::string_view name);
+std::string_view rlimit_name(int resource);  // "NOFILE"
+
 // One command the sandbox runs.
 struct ProcessConfig {
   std::vector<std::string> argv;      // argv[0] names the program (searched in PATH without a '/')
@@ -91,6 +100,7 @@ struct ProcessConfig {
   int preserve_fds = 0;               // fds 3 .. 3+N-1 are inherited
   std::optional<CapabilitySets> caps; // nullopt: left as they are (unshare's behaviour)
   bool no_new_privs = false;          // PR_SET_NO_NEW_PRIVS before exec
+  std::vector<Rlimit> rlimits;        // applied last before exec; never a hard limit above rdbox's own
 };
 
 // How the child is created (the launcher's part of the config).

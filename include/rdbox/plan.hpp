@@ -42,6 +42,7 @@ enum class Step : std::uint32_t {
   caps,       // the capability sets: bounding dropped first, keepcaps across --user, then capset and ambient (item 0),
               // or after the ids changed (item 1)
   no_new_privs,  // PR_SET_NO_NEW_PRIVS: exec never gains privilege (setuid files, file capabilities)
+  rlimits,    // setrlimit for each of the Plan's limits
   exec,       // execve, PATH search like execvp
   spawn,      // the creation primitive itself (parent side)
   probe,      // namespace inodes for the report (item = kind)
@@ -140,6 +141,8 @@ struct PlanView {
   std::uint64_t forwarded_signals = 0;  // bit (sig-1): what the init and the relay pass on
   const CapabilitySets* caps = nullptr;  // null: left as they are
   bool no_new_privs = false;
+  const Rlimit* rlimits = nullptr;
+  std::size_t n_rlimits = 0;
   pid_t parent_pid = 0;
   bool new_pgrp = true;
   bool take_tty = false;
@@ -219,6 +222,7 @@ struct Plan {
   bool set_caps = false;
   CapabilitySets caps;
   bool no_new_privs = false;
+  std::vector<Rlimit> rlimits;
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

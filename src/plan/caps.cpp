@@ -1,6 +1,7 @@
 // Capability names and sets (libcap-ng knows the names); the stub applies the sets.
 #include <cap-ng.h>
 #include <linux/capability.h>
+#include <sys/resource.h>
 
 #include <cctype>
 #include <string>
@@ -32,6 +33,40 @@ std::string capability_name(int cap) {
   std::string out = "CAP_";
   for (const char* p = n ? n : "unknown"; *p; ++p) out += static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
   return out;
+}
+
+}  // namespace rdbox
+
+namespace rdbox {
+
+namespace {
+struct RlimitName {
+  std::string_view name;
+  int resource;
+};
+constexpr RlimitName kRlimits[] = {
+    {"AS", RLIMIT_AS},           {"CORE", RLIMIT_CORE},       {"CPU", RLIMIT_CPU},
+    {"DATA", RLIMIT_DATA},       {"FSIZE", RLIMIT_FSIZE},     {"LOCKS", RLIMIT_LOCKS},
+    {"MEMLOCK", RLIMIT_MEMLOCK}, {"MSGQUEUE", RLIMIT_MSGQUEUE}, {"NICE", RLIMIT_NICE},
+    {"NOFILE", RLIMIT_NOFILE},   {"NPROC", RLIMIT_NPROC},     {"RSS", RLIMIT_RSS},
+    {"RTPRIO", RLIMIT_RTPRIO},   {"RTTIME", RLIMIT_RTTIME},   {"SIGPENDING", RLIMIT_SIGPENDING},
+    {"STACK", RLIMIT_STACK},
+};
+}  // namespace
+
+int rlimit_number(std::string_view name) {
+  std::string n(name);
+  for (auto& ch : n) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (n.rfind("RLIMIT_", 0) == 0) n.erase(0, 7);
+  for (const auto& r : kRlimits)
+    if (r.name == n) return r.resource;
+  return -1;
+}
+
+std::string_view rlimit_name(int resource) {
+  for (const auto& r : kRlimits)
+    if (r.resource == resource) return r.name;
+  return "?";
 }
 
 }  // namespace rdbox

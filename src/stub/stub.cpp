@@ -220,6 +220,16 @@ int step_fds(const PlanView* v) {
   return 0;
 }
 
+int step_rlimits(const PlanView* v) {
+  for (std::size_t i = 0; i < v->n_rlimits; ++i) {
+    struct {
+      std::uint64_t cur, max;
+    } lim{v->rlimits[i].soft, v->rlimits[i].hard};
+    if (long r = sys::call(SYS_prlimit64, 0, v->rlimits[i].resource, &lim, nullptr); sys::failed(r)) return err_of(r);
+  }
+  return 0;
+}
+
 int step_workdir(const PlanView* v) { return err_of(sys::call(SYS_chdir, v->workdir)); }
 
 int step_sigmask(const PlanView*) {
@@ -278,6 +288,7 @@ int run_step(const PlanView* v, const StepOp& op) {
     case Step::barrier: return step_barrier(v);
     case Step::caps: return step_caps(v, op.item);
     case Step::no_new_privs: return step_no_new_privs(v);
+    case Step::rlimits: return step_rlimits(v);
     case Step::unshare: return step_unshare(v);
     case Step::id_maps: return step_id_maps(v);
     case Step::time_offsets: return step_time_offsets(v);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,4 +229,21 @@ TEST(Library, AmbientCapabilitiesSurviveASwitchToAnotherUser) {
   c.processes[0].caps = rdbox::CapabilitySets{nbs, nbs, nbs, nbs, nbs};
   rdbox::Outcome out = rdbox::run(c);
   EXPECT_EQ(out.code, 9) << out.message;
+}
+
+TEST(Library, ResourceLimitsAreSetAndAHardLimitIsNeverRaised) {
+  auto c = config_running("[ $(ulimit -n) = 77 ] && [ $(ulimit -Hn) = 99 ] && exit 4");
+  c.processes[0].rlimits = {{rdbox::rlimit_number("nofile"), 77, 99}};
+  rdbox::Outcome out = rdbox::run(c);
+  EXPECT_EQ(out.code, 4) << out.message;
+  struct rlimit cur {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &cur), 0);
+  if (cur.rlim_max != RLIM_INFINITY) {
+    c.processes[0].rlimits = {{RLIMIT_NOFILE, 10, cur.rlim_max + 1}};
+    rdbox::Outcome refused = rdbox::run(c);
+    EXPECT_EQ(refused.kind, rdbox::OutcomeKind::spawn_failed);
+    EXPECT_NE(refused.message.find("CAP_SYS_RESOURCE"), std::string::npos) << refused.message;
+  }
+  EXPECT_EQ(rdbox::rlimit_number("RLIMIT_AS"), RLIMIT_AS);
+  EXPECT_EQ(rdbox::rlimit_number("bogus"), -1);
 }
