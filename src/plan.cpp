@@ -57,6 +57,8 @@ const char* mount_op_name(MountOp op) {
     case MountOp::mknod: return "mknod";
     case MountOp::symlink: return "symlink";
     case MountOp::pivot: return "pivot_root";
+    case MountOp::mask: return "mask";
+    case MountOp::readonly_path: return "readonly_path";
   }
   return "mount";
 }

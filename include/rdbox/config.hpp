@@ -24,6 +24,10 @@ enum class MountType : std::uint8_t {
   devpts,   // a new devpts instance
   mqueue,   // a fresh mqueue filesystem
   symlink,  // destination becomes a symlink to `source`
+  mask,     // hide what is at destination: an empty read-only tmpfs on a directory,
+            // /dev/null on a file; nothing when it does not exist (OCI maskedPaths)
+  readonly, // destination, as the sandbox has it, made read-only in place, recursively;
+            // nothing when it does not exist (OCI readonlyPaths)
 };
 std::string_view to_string(MountType t);
 

@@ -81,6 +81,8 @@ enum class MountOp : std::uint32_t {
   mount,         // fstype: fsopen+fsconfig(options)+fsmount, else a bind of src (open_tree);
                  // attributes `flags` (MOUNT_ATTR_*); on failure bind `fallback` if set
   readonly,      // make the root read-only (--read-only)
+  mask,          // dst, if it exists: a read-only empty tmpfs on a directory, /dev/null on a file
+  readonly_path, // dst, if it exists: cloned in place (open_tree) with MOUNT_ATTR_RDONLY, recursively
   mkdir,         // mkdir dst/name (only ever in a layer the run owns)
   mknod,         // an empty file dst/name, a bind target (only in a layer the run owns)
   symlink,       // symlink dst/name -> src (only in a layer the run owns)

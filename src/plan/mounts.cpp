@@ -189,6 +189,12 @@ Status Planner::ensure(const std::string& dest, bool dir, const MountEntry& e, M
 Status Planner::entry(const MountEntry& e) {
   MountGroup g = group_of(e);
   const std::string& dest = e.destination;
+  if (e.type == MountType::mask || e.type == MountType::readonly) {
+    // What the sandbox has there is found out by the stub (under /proc it depends on the
+    // kernel); a missing path is skipped, as OCI runtimes do.
+    add(e.type == MountType::mask ? MountOp::mask : MountOp::readonly_path, g, "/dev/null", beneath(dest));
+    return ok();
+  }
   if (e.type == MountType::symlink) {
     if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
     add(MountOp::symlink, g, str(e.source), beneath(parent_of(dest))).name = str(dest.substr(dest.rfind('/') + 1));

@@ -79,6 +79,52 @@ int do_mount(const PlanView* v, const MountStep& m, bool* fell_back) {
   return 0;
 }
 
+// A masked path: an empty read-only tmpfs over a directory, /dev/null over anything else.
+int mask(const PlanView* v, const MountStep& m) {
+  long target = open_beneath(v, m.layer, m.dst);
+  if (target == -ENOENT) return 0;
+  if (sys::failed(target)) return err_of(target);
+  struct stat st {};
+  long r = sys::call(SYS_fstat, target, &st);
+  long mnt = r;
+  if (!sys::failed(r)) {
+    MountStep how = m;
+    how.flags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    how.recursive = 0;
+    if (S_ISDIR(st.st_mode)) {
+      static const char* const no_options[] = {nullptr};
+      how.fstype = "tmpfs";
+      how.src = "tmpfs";
+      how.options = no_options;
+      mnt = new_filesystem(how);
+    } else {
+      mnt = bind_of(m.src, how);
+    }
+  }
+  if (!sys::failed(mnt)) r = sys::call(SYS_move_mount, mnt, "", target, "", kMoveEmpty);
+  if (!sys::failed(mnt)) sys::call(SYS_close, mnt);
+  sys::call(SYS_close, target);
+  return err_of(r);
+}
+
+// The path as the sandbox has it, cloned in place with read-only set on the clone.
+int readonly_path(const PlanView* v, const MountStep& m) {
+  long target = open_beneath(v, m.layer, m.dst);
+  if (target == -ENOENT) return 0;
+  if (sys::failed(target)) return err_of(target);
+  long tree = sys::call(SYS_open_tree, target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  long r = tree;
+  if (!sys::failed(tree)) {
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    r = sys::call(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+    if (!sys::failed(r)) r = sys::call(SYS_move_mount, tree, "", target, "", kMoveEmpty);
+    sys::call(SYS_close, tree);
+  }
+  sys::call(SYS_close, target);
+  return err_of(r);
+}
+
 int make_root_readonly(const PlanView* v) {
   struct mount_attr attr {};
   attr.attr_set = MOUNT_ATTR_RDONLY;
@@ -195,6 +241,8 @@ int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back) {
     case MountOp::mknod:
     case MountOp::symlink: return make_entry(v, m);
     case MountOp::pivot: return pivot(v);
+    case MountOp::mask: return mask(v, m);
+    case MountOp::readonly_path: return readonly_path(v, m);
   }
   return EINVAL;
 }

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -149,6 +151,16 @@ struct NamespaceHolder {
   }
 };
 
+struct TempDirForLibrary {
+  std::string path;
+  TempDirForLibrary() {
+    char tmpl[] = "/tmp/rdbox-lib-XXXXXX";
+    path = ::mkdtemp(tmpl);
+    ::chmod(path.c_str(), 0755);
+  }
+  ~TempDirForLibrary() { std::filesystem::remove_all(path); }
+};
+
 rdbox::SandboxConfig config_running(const std::string& script) {
   rdbox::SandboxConfig c;
   rdbox::ProcessConfig p;
@@ -246,4 +258,28 @@ TEST(Library, ResourceLimitsAreSetAndAHardLimitIsNeverRaised) {
   }
   EXPECT_EQ(rdbox::rlimit_number("RLIMIT_AS"), RLIMIT_AS);
   EXPECT_EQ(rdbox::rlimit_number("bogus"), -1);
+}
+
+TEST(Library, MaskedAndReadOnlyPathsAsOciHasThem) {
+  TempDirForLibrary dir;
+  std::string d = dir.path;
+  ASSERT_EQ(::mkdir((d + "/secretdir").c_str(), 0755), 0);
+  { std::FILE* f = std::fopen((d + "/secretdir/key").c_str(), "w"); std::fputs("k", f); std::fclose(f); }
+  { std::FILE* f = std::fopen((d + "/secretfile").c_str(), "w"); std::fputs("s", f); std::fclose(f); }
+  ASSERT_EQ(::mkdir((d + "/ro").c_str(), 0755), 0);
+  auto c = config_running("[ -z \"$(ls " + d + "/secretdir)\" ] && [ -z \"$(cat " + d + "/secretfile)\" ] && ! touch " + d +
+                          "/ro/x 2>/dev/null && ! touch " + d + "/secretdir/y 2>/dev/null && exit 6");
+  c.namespaces = {{CLONE_NEWUSER, "", "user"}, {CLONE_NEWNS, "", "mnt"}};
+  auto entry = [](rdbox::MountType t, const std::string& dst) {
+    rdbox::MountEntry e;
+    e.type = t;
+    e.destination = dst;
+    e.origin = "test";
+    return e;
+  };
+  c.mounts = {entry(rdbox::MountType::mask, d + "/secretdir"), entry(rdbox::MountType::mask, d + "/secretfile"),
+              entry(rdbox::MountType::mask, d + "/does-not-exist"), entry(rdbox::MountType::readonly, d + "/ro"),
+              entry(rdbox::MountType::readonly, d + "/neither")};
+  rdbox::Outcome out = rdbox::run(c);
+  EXPECT_EQ(out.code, 6) << out.message;
 }
