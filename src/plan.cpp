@@ -1,6 +1,7 @@
 #include "rdbox/plan.hpp"
 
 #include "ns/ns.hpp"
+#include "rdbox/seccomp.hpp"
 #include "runtime/supervisor.hpp"
 
 #include <fcntl.h>
@@ -42,6 +43,7 @@ const char* step_name(Step s) {
     case Step::caps: return "caps";
     case Step::no_new_privs: return "no_new_privs";
     case Step::rlimits: return "rlimits";
+    case Step::seccomp: return "seccomp";
   }
   return "unknown";
 }
@@ -96,6 +98,7 @@ void build_program(Plan& p) {
   add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));
   add(Step::rlimits, !p.rlimits.empty());
   add(Step::no_new_privs, p.no_new_privs);
+  add(Step::seccomp, !p.seccomp.empty());  // after no_new_privs, which an unprivileged filter needs
   add(Step::sigmask, true);
 }
 
@@ -125,6 +128,8 @@ PlanView Plan::view() const {
   v.forwarded_signals = forwarded_mask();
   v.caps = set_caps ? &caps : nullptr;
   v.no_new_privs = no_new_privs;
+  v.seccomp_filter = seccomp.data();
+  v.n_seccomp = seccomp.size();
   v.rlimits = rlimits.data();
   v.n_rlimits = rlimits.size();
   v.parent_pid = ::getpid();
@@ -296,6 +301,12 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   if (pc.caps) p.caps = *pc.caps;
   p.no_new_privs = pc.no_new_privs;
   if (auto s = plan_rlimits(pc, p); !s) return s.error();
+  if (!c.seccomp_profile.empty()) {
+    auto prog = compile_seccomp_profile(c.seccomp_profile, c.seccomp_name.empty() ? "profile" : c.seccomp_name);
+    if (!prog) return prog.error();
+    p.seccomp = std::move(prog->filter);
+    p.seccomp_name = prog->name;
+  }
   p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop

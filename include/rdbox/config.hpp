@@ -136,6 +136,10 @@ struct SandboxConfig {
     double kill_after = 5;
   } timeout;
   std::vector<ProcessConfig> processes;
+  // A seccomp profile (JSON, the format docker and OCI share); empty: no filter. Compiled
+  // by plan(), loaded by the stub as its last step before exec.
+  std::string seccomp_profile;
+  std::string seccomp_name;  // "default", the file's name: for messages and the report
   struct Origins {
     std::string root = "--rootfs", uid_map = "--uid-map", gid_map = "--gid-map", user = "--user";
     std::string preserve_fds = "--preserve-fds";

@@ -3,6 +3,7 @@
 // is prepared here; PlanView is the pointer-and-count view the exec stub receives.
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -43,6 +44,7 @@ enum class Step : std::uint32_t {
               // or after the ids changed (item 1)
   no_new_privs,  // PR_SET_NO_NEW_PRIVS: exec never gains privilege (setuid files, file capabilities)
   rlimits,    // setrlimit for each of the Plan's limits
+  seccomp,    // load the Plan's BPF filter: the last step before exec
   exec,       // execve, PATH search like execvp
   spawn,      // the creation primitive itself (parent side)
   probe,      // namespace inodes for the report (item = kind)
@@ -145,6 +147,8 @@ struct PlanView {
   bool no_new_privs = false;
   const Rlimit* rlimits = nullptr;
   std::size_t n_rlimits = 0;
+  const void* seccomp_filter = nullptr;  // struct sock_filter[], n_seccomp of them
+  std::size_t n_seccomp = 0;
   pid_t parent_pid = 0;
   bool new_pgrp = true;
   bool take_tty = false;
@@ -225,6 +229,8 @@ struct Plan {
   CapabilitySets caps;
   bool no_new_privs = false;
   std::vector<Rlimit> rlimits;
+  std::vector<struct sock_filter> seccomp;  // compiled once here
+  std::string seccomp_name;
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

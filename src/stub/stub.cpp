@@ -230,6 +230,15 @@ int step_rlimits(const PlanView* v) {
   return 0;
 }
 
+// The filter, last: after it, rdbox's own steps could be refused too.
+int step_seccomp(const PlanView* v) {
+  struct {
+    unsigned short len;
+    const void* filter;
+  } prog{static_cast<unsigned short>(v->n_seccomp), v->seccomp_filter};
+  return err_of(sys::call(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog));
+}
+
 int step_workdir(const PlanView* v) { return err_of(sys::call(SYS_chdir, v->workdir)); }
 
 int step_sigmask(const PlanView*) {
@@ -289,6 +298,7 @@ int run_step(const PlanView* v, const StepOp& op) {
     case Step::caps: return step_caps(v, op.item);
     case Step::no_new_privs: return step_no_new_privs(v);
     case Step::rlimits: return step_rlimits(v);
+    case Step::seccomp: return step_seccomp(v);
     case Step::unshare: return step_unshare(v);
     case Step::id_maps: return step_id_maps(v);
     case Step::time_offsets: return step_time_offsets(v);

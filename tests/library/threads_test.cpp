@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "rdbox/run.hpp"
+#include "rdbox/seccomp.hpp"
 
 namespace {
 
@@ -282,4 +283,31 @@ TEST(Library, MaskedAndReadOnlyPathsAsOciHasThem) {
               entry(rdbox::MountType::readonly, d + "/neither")};
   rdbox::Outcome out = rdbox::run(c);
   EXPECT_EQ(out.code, 6) << out.message;
+}
+
+TEST(Library, ASeccompProfileDeniesWhatItNames) {
+  // A profile of one's own (docker's format): mkdir denied with EPERM, the rest allowed.
+  TempDirForLibrary dir;
+  auto c = config_running("mkdir " + dir.path + "/x 2>&1 | grep -q 'not permitted' && ! test -d " + dir.path +
+                          "/x && exit 8");
+  c.processes[0].no_new_privs = true;  // an unprivileged filter needs it
+  c.seccomp_profile = R"({"defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]})";
+  c.seccomp_name = "test";
+  rdbox::Outcome out = rdbox::run(c);
+  EXPECT_EQ(out.code, 8) << out.message;
+  // rdbox's default: the kernel keyring, mounts and new namespaces are refused.
+  auto d = config_running("! keyctl show >/dev/null 2>&1; unshare -U true 2>/dev/null && exit 1; exit 9");
+  d.processes[0].no_new_privs = true;
+  d.seccomp_profile = std::string(rdbox::default_seccomp_profile());
+  d.seccomp_name = "default";
+  rdbox::Outcome dout = rdbox::run(d);
+  EXPECT_EQ(dout.code, 9) << dout.message;
+  // A bad profile is one clear error naming the field.
+  c.seccomp_profile = R"({"defaultAction": "SCMP_ACT_NOPE"})";
+  rdbox::Outcome bad = rdbox::run(c);
+  EXPECT_EQ(bad.kind, rdbox::OutcomeKind::spawn_failed);
+  EXPECT_NE(bad.message.find("defaultAction"), std::string::npos) << bad.message;
+  c.seccomp_profile = "{not json";
+  EXPECT_EQ(rdbox::run(c).kind, rdbox::OutcomeKind::spawn_failed);
 }

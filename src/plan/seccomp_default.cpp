@@ -1,0 +1,50 @@
+// rdbox's default seccomp profile, in the format docker and OCI share. A deny list: what a
+// container has no business calling (docker denies the same, most of them behind
+// CAP_SYS_ADMIN, which rdbox's default capability set does not grant). docs/seccomp.md.
+#include "rdbox/seccomp.hpp"
+
+namespace rdbox {
+
+std::string_view default_seccomp_profile() {
+  return R"json({
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "defaultErrnoRet": 1,
+  "syscalls": [
+    {"comment": "kernel images and modules",
+     "names": ["kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module"],
+     "action": "SCMP_ACT_ERRNO"},
+    {"comment": "bpf, perf, userfaultfd: kernel attack surface",
+     "names": ["bpf", "perf_event_open", "userfaultfd", "lookup_dcookie"], "action": "SCMP_ACT_ERRNO"},
+    {"comment": "the kernel keyring is not namespaced",
+     "names": ["add_key", "request_key", "keyctl"], "action": "SCMP_ACT_ERRNO"},
+    {"comment": "file handles reach past the mount namespace (open_by_handle_at opened the host's /)",
+     "names": ["open_by_handle_at", "name_to_handle_at"], "action": "SCMP_ACT_ERRNO"},
+    {"comment": "the mount table and namespaces are rdbox's to build",
+     "names": ["mount", "umount", "umount2", "pivot_root", "unshare", "setns", "move_mount", "open_tree", "fsopen",
+               "fsconfig", "fsmount", "fspick", "mount_setattr", "chroot"],
+     "action": "SCMP_ACT_ERRNO"},
+    {"comment": "new namespaces through clone: any of the CLONE_NEW* bits, one rule each",
+     "names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 131072, "valueTwo": 131072, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 33554432, "valueTwo": 33554432, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 67108864, "valueTwo": 67108864, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 134217728, "valueTwo": 134217728, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 268435456, "valueTwo": 268435456, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 536870912, "valueTwo": 536870912, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1073741824, "valueTwo": 1073741824, "op": "SCMP_CMP_MASKED_EQ"}]},
+    {"comment": "clone3 hides its flags in memory: ENOSYS makes libc fall back to clone",
+     "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    {"comment": "pushing input into a terminal (TIOCSTI 0x5412, TIOCLINUX 0x541c)",
+     "names": ["ioctl"], "action": "SCMP_ACT_ERRNO",
+     "args": [{"index": 1, "value": 21522, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]},
+    {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO",
+     "args": [{"index": 1, "value": 21532, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]},
+    {"comment": "the machine: reboot, swap, clocks, accounting, quotas, I/O ports",
+     "names": ["reboot", "swapon", "swapoff", "clock_settime", "clock_settime64", "clock_adjtime", "clock_adjtime64",
+               "settimeofday", "stime", "adjtimex", "acct", "quotactl", "quotactl_fd", "iopl", "ioperm", "syslog",
+               "vhangup", "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl"],
+     "action": "SCMP_ACT_ERRNO"}
+  ]
+})json";
+}
+
+}  // namespace rdbox
