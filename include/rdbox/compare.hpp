@@ -26,6 +26,7 @@ struct CompareSpec {
   std::vector<std::string> modes;  // names from kCompareModes; empty = all
   int rounds = 200;                // -n
   std::size_t rss = 0;             // --rss: grow rdbox's resident memory first
+  bool touch = false;              // --touch: write every page of it after each run (needs rss)
   CompareFormat format = CompareFormat::table;
   Spec base;  // the run options and the command; mode fields are set per mode
   bool progress = false;  // a progress line on stderr

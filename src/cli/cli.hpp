@@ -1,0 +1,111 @@
+// rdbox's command line, shared between its files: options.cpp (the one option table,
+// where the command starts, unknown-option suggestions), help.cpp (usage, examples, the
+// overview, --version), run_cmd.cpp and compare_cmd.cpp (each subcommand: CLI words →
+// Spec → library → report), main.cpp (the flow). Nothing outside src/cli sees CLI11.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rdbox/compare.hpp"
+#include "rdbox/spec.hpp"
+
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
+namespace rdbox::cli {
+
+inline constexpr int kRdboxFailed = 125;
+
+void write_all(int fd, const std::string& s);
+// "rdbox: <line>" on stderr; returns 125.
+int fail(const std::string& line);
+
+// What the run options bind to before they become Spec fields.
+struct RunArgs {
+  std::optional<std::string> mode;
+  std::optional<std::string> clone_flags;
+  std::optional<std::string> stack_size;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  std::string report = "text";
+  std::optional<std::string> report_fd;  // --report-fd N, checked in run_cmd.cpp
+  bool ns[rdbox::kNamespaceCount] = {};
+  bool unshare_all = false;
+  std::string time_offset;
+  std::vector<std::string> uid_maps, gid_maps, binds, ro_binds, tmpfs;
+  // --bind, --ro-bind and --tmpfs as given, in order: mounts apply in this order.
+  std::vector<std::pair<std::string, std::string>> mounts_in_order;
+  std::string user;
+};
+
+struct CompareArgs {
+  std::string modes;
+  std::string rounds = "200";
+  std::string rss;
+  std::string format = "table";
+  bool touch = false;
+};
+
+// Every option of run and compare is one row of kOptions (options.cpp): its CLI11 names,
+// whether it takes a value and its metavar, where it applies, its help group, and how it
+// binds. rdbox registers with CLI11 only the options a command line uses (all of them for
+// --help): CLI11 checks each new option against every earlier one, and registering forty
+// options costs more than the rest of rdbox's start-up.
+struct Targets {
+  rdbox::Spec& spec;
+  RunArgs& args;
+  CompareArgs& cmp;
+};
+enum : unsigned { kRun = 1, kCompare = 2, kBoth = 3 };
+struct OptionDef {
+  const char* names;    // "-e,--env"
+  const char* metavar;  // "" for a flag
+  unsigned where;
+  const char* group;  // "" top level, "hidden" (accepted, never listed), or a help group
+  CLI::Option* (*add)(CLI::App*, const char* names, Targets&);
+  bool takes_value() const { return *metavar != 0; }
+};
+extern const OptionDef kOptions[];
+extern const std::size_t kOptionCount;
+
+// "-e,--env" holds "--env"? (and "-e" for "-eVALUE").
+bool names_match(std::string_view names, std::string_view word);
+const OptionDef* find_option(std::string_view word, unsigned where);
+
+// Where COMMAND starts: after "--", or at the first word that is neither an option nor
+// an option's value. CLI11 sees only what comes before it.
+struct CommandSplit {
+  int options_end;
+  int command_begin;
+};
+CommandSplit split_command(int sub_index, unsigned where, int argc, char** argv);
+
+// The first of argv[begin, end) that is no option of `where` (0: before the subcommand),
+// as the one error line to print, with the nearest name ("did you mean --newpid?").
+std::optional<std::string> unknown_option(int begin, int end, unsigned where, char** argv);
+
+// The mount options in the order the user gave them (CLI11 keeps one list per option).
+std::vector<std::pair<std::string, std::string>> mounts_in_order(const std::vector<char*>& words, int from,
+                                                                 unsigned where);
+
+void register_options(CLI::App* sub, unsigned where, Targets& t, const std::vector<char*>& words, bool all);
+
+// help.cpp
+std::string version_text();  // "rdbox 0.1.0 (git 0123456789ab)\n"
+std::string overview_text();  // what bare `rdbox` prints
+// Usage lines with the command and `--`, typed metavars, and three examples each.
+void decorate_help(CLI::App& app, CLI::App* run, CLI::App* compare, CLI::App* doctor);
+
+// run_cmd.cpp, compare_cmd.cpp
+int run_command(rdbox::Spec& spec, RunArgs& args);
+int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c);
+// The Spec fields that need more than a bind: mode, sizes, maps, env sources.
+rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a);
+
+}  // namespace rdbox::cli

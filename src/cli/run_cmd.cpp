@@ -1,0 +1,210 @@
+// rdbox run: the Spec from the CLI's words, the library's run, and the report written
+// where the user asked (stderr, --report-file PATH or --report-fd N).
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cli/cli.hpp"
+#include "rdbox/fd.hpp"
+#include "rdbox/plan.hpp"
+#include "rdbox/report.hpp"
+#include "rdbox/run.hpp"
+
+extern char** environ;
+
+namespace rdbox::cli {
+
+namespace {
+
+rdbox::Expected<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return rdbox::Error::sys("--env-file \"" + path + "\"", errno);
+  std::string text;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return rdbox::Error::sys("--env-file \"" + path + "\"", e);
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+rdbox::Status finish_mode_and_sizes(rdbox::Spec& spec, const RunArgs& a) {
+  if (a.mode) {
+    auto m = rdbox::parse_mode(*a.mode);
+    if (!m) return rdbox::Error::input("--mode", "unknown mode \"" + *a.mode + "\" (want fork, vfork, clone or spawn)");
+    spec.mode = *m;
+    spec.mode_given = true;
+  }
+  if (a.clone_flags) {
+    auto f = rdbox::parse_clone_flags(*a.clone_flags);
+    if (!f) return f.error();
+    spec.clone_flags = f.value();
+  }
+  if (a.stack_size) {
+    auto s = rdbox::parse_size(*a.stack_size);
+    if (!s) return rdbox::Error::input("--stack-size", s.error().what());
+    spec.stack_size = s.value();
+    spec.stack_size_given = true;
+  }
+  auto r = rdbox::parse_report_format(a.report);
+  if (!r) return rdbox::Error::input("--report", "unknown format \"" + a.report + "\" (want text, json or none)");
+  spec.report = *r;
+  return rdbox::ok();
+}
+
+rdbox::Status finish_sandbox(rdbox::Spec& spec, const RunArgs& a) {
+  for (std::size_t k = 0; k < rdbox::kNamespaceCount; ++k)
+    if (a.ns[k] || a.unshare_all) spec.namespaces |= rdbox::kNamespaces[k].flag;
+  if (!a.time_offset.empty()) {
+    auto t = rdbox::parse_time_offsets(a.time_offset);
+    if (!t) return t.error();
+    spec.time_offsets = t.value();
+  }
+  for (const auto& m : a.uid_maps) {
+    auto r = rdbox::parse_id_map(m);
+    if (!r) return rdbox::Error::input("--uid-map", r.error().what());
+    spec.uid_maps.push_back(r.value());
+  }
+  for (const auto& m : a.gid_maps) {
+    auto r = rdbox::parse_id_map(m);
+    if (!r) return rdbox::Error::input("--gid-map", r.error().what());
+    spec.gid_maps.push_back(r.value());
+  }
+  for (const auto& [opt, value] : a.mounts_in_order) {
+    auto r = opt == "--tmpfs" ? rdbox::parse_tmpfs(value) : rdbox::parse_bind(value, opt == "--ro-bind");
+    if (!r) return r.error();
+    spec.mounts.push_back(std::move(r.value()));
+  }
+  if (!a.user.empty()) {
+    auto u = rdbox::parse_user(a.user);
+    if (!u) return u.error();
+    spec.user = u.value();
+  }
+  return rdbox::ok();
+}
+
+// --report-fd N: a descriptor the caller opened for writing. rdbox marks it close-on-exec
+// (its own table entry only), so neither the command nor anything it starts holds it.
+rdbox::Expected<int> report_fd(const RunArgs& a, const rdbox::Spec& spec) {
+  const std::string& s = *a.report_fd;
+  char* end = nullptr;
+  errno = 0;
+  long n = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end || errno == ERANGE || n < 0 || n > 1'000'000 || s[0] == '-' || s[0] == '+')
+    return rdbox::Error::input("--report-fd", "\"" + s + "\" is not a descriptor number (want N >= 0)");
+  int fd = static_cast<int>(n);
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return rdbox::Error::input("--report-fd " + s, "descriptor " + s + " is not open");
+  if ((fl & O_ACCMODE) == O_RDONLY)
+    return rdbox::Error::input("--report-fd " + s, "descriptor " + s + " is open for reading only");
+  if (spec.report_file) return rdbox::Error::input("--report-fd", "give --report-file or --report-fd, not both");
+  if (fd >= 3 && fd < 3 + spec.preserve_fds)
+    return rdbox::Error::input("--report-fd " + s, "descriptor " + s + " is also passed to the command by --preserve-fds");
+  return fd;
+}
+
+void log_plan(const rdbox::Plan& p) {
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  std::string flags;
+  for (const auto& n : rdbox::clone_flag_names(rdbox::primitive_clone_flags(p.mode, p.clone_flags)))
+    flags += (flags.empty() ? "" : "|") + n;
+  spdlog::debug("mode {} flags {} stack {} bytes", rdbox::to_string(p.mode), flags.empty() ? "-" : flags, p.stack_size);
+  for (const auto& c : p.candidate_store) spdlog::debug("exec candidate {}", c);
+  spdlog::debug("{} environment variables, workdir {}, preserved fds {}", p.env_store.size(),
+                p.workdir.empty() ? "(inherited)" : p.workdir, p.preserved.size());
+}
+
+void write_report(const rdbox::Spec& spec, const rdbox::Plan& plan, const rdbox::Outcome& out, int report_out) {
+  bool ran = out.kind == rdbox::OutcomeKind::exited || out.kind == rdbox::OutcomeKind::signaled;
+  if (!ran) spdlog::debug("failed at step {}: {}", out.step, out.message);
+  switch (spec.report) {
+    case rdbox::ReportFormat::text:
+      write_all(report_out, rdbox::text_report(out) + "\n");
+      // A failure is also said on stderr when the report goes elsewhere.
+      if (!ran && report_out != 2) write_all(2, rdbox::text_report(out) + "\n");
+      break;
+    case rdbox::ReportFormat::json:
+      write_all(report_out, rdbox::json_report(spec, &plan, out) + "\n");
+      if (!ran && report_out != 2) write_all(2, rdbox::text_report(out) + "\n");
+      break;
+    case rdbox::ReportFormat::none:
+      if (!ran) write_all(2, rdbox::text_report(out) + "\n");
+      break;
+  }
+}
+
+}  // namespace
+
+rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
+  if (auto s = finish_mode_and_sizes(spec, a); !s) return s;
+  if (auto s = finish_sandbox(spec, a); !s) return s;
+  for (const auto& path : a.env_files) {
+    auto text = read_file(path);
+    if (!text) return text.error();
+    auto entries = rdbox::parse_env_file(text.value(), path);
+    if (!entries) return entries.error();
+    for (auto& e : entries.value()) spec.env.push_back(std::move(e));
+  }
+  for (const auto& arg : a.env) {
+    auto e = rdbox::parse_env_arg(arg);
+    if (!e) return e.error();
+    spec.env.push_back(std::move(e.value()));
+  }
+  return rdbox::ok();
+}
+
+int run_command(rdbox::Spec& spec, RunArgs& args) {
+  if (auto s = finish_spec(spec, args); !s) return fail(s.error().what());
+  if (auto v = spec.validate(); !v) return fail(v.error().what());
+  int fd_given = -1;
+  if (args.report_fd) {
+    auto fd = report_fd(args, spec);
+    if (!fd) return fail(fd.error().what());
+    fd_given = fd.value();
+  }
+
+  auto plan = rdbox::plan(spec, environ);
+  if (!plan) return fail(plan.error().what());
+  log_plan(plan.value());
+  if (spec.dry_run) {
+    write_all(1, rdbox::dry_run_json(spec, plan.value()) + "\n");
+    return 0;
+  }
+  if (fd_given > 2) ::fcntl(fd_given, F_SETFD, FD_CLOEXEC);
+
+  // The event sink writes to the report file, which must exist before the session runs
+  // but only once everything else has been set up (nothing is left behind on an error).
+  auto report_to = std::make_shared<int>(fd_given >= 0 ? fd_given : 2);
+  rdbox::SessionOptions opts;
+  opts.forward_signals = opts.reap_orphans = opts.watch_stops = true;  // the CLI owns its process
+  if (spec.report == rdbox::ReportFormat::text)
+    opts.on_event = [report_to](pid_t pid, const rdbox::ChildEvent& ev) {
+      write_all(*report_to, rdbox::event_line(pid, ev) + "\n");
+    };
+  auto session = rdbox::Session::create(std::move(opts));
+  if (!session) return fail(session.error().what());
+  rdbox::Fd report_file;
+  if (spec.report_file) {
+    int fd = ::open(spec.report_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return fail("--report-file \"" + *spec.report_file + "\": " + std::strerror(errno));
+    report_file.reset(fd);
+    *report_to = fd;
+  }
+  rdbox::Outcome out = session.value()->run(plan.value());
+  write_report(spec, plan.value(), out, *report_to);
+  return out.exit_code();
+}
+
+}  // namespace rdbox::cli
