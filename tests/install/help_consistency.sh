@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every option `rdbox [SUBCOMMAND] --help` lists is defined in the matching man page
+# (docs/man/*.md) and completed by both completions; every option the man page defines is
+# in --help (the subcommand's or rdbox's own, which apply everywhere).
+# Usage: help_consistency.sh RDBOX SOURCE_DIR
+set -euo pipefail
+rdbox=$1 src=$2
+status=0
+complain() { echo "help/man consistency: $*" >&2; status=1; }
+
+# The option names on the lines --help uses to list options ("  -e,--env KEY[=VAL] ...").
+help_options() {
+  "$rdbox" "$@" --help | grep -E '^ +-' | sed -E 's/^ +//; s/ .*//' | tr ',' '\n' | sort -u
+}
+# The option names the man page's OPTIONS section defines: definition lines start with **-.
+man_options() {
+  sed -n '/^# OPTIONS/,/^# [A-Z]/p' "$src/docs/man/$1.1.md" | grep -E '^\*\*-' | grep -oE '\*\*--?[A-Za-z0-9][-A-Za-z0-9]*\*\*' | tr -d '*' | sort -u
+}
+
+top=$(help_options)
+[[ -n $top ]] || complain "rdbox --help lists no options"
+for sub in "" run compare doctor; do
+  page=rdbox${sub:+-$sub}
+  listed=$(help_options $sub)
+  defined=$(man_options "$page")
+  [[ -n $listed ]] || complain "rdbox $sub --help lists no options"
+  for o in $listed; do
+    grep -qxF -- "$o" <<<"$defined" || complain "$o is in rdbox $sub --help but not defined in $page.1.md"
+    grep -qwF -- "$o" "$src/completions/rdbox.bash" || complain "$o is in rdbox $sub --help but not in completions/rdbox.bash"
+    grep -qF -- "$o" "$src/completions/_rdbox" || complain "$o is in rdbox $sub --help but not in completions/_rdbox"
+  done
+  for o in $defined; do
+    [[ $o == --version && -z $sub ]] && { grep -qF -- '--version' <<<"$("$rdbox" --help)" || complain "--version not in rdbox --help"; continue; }
+    grep -qxF -- "$o" <<<"$listed" || grep -qxF -- "$o" <<<"$top" ||
+      complain "$o is defined in $page.1.md but not in rdbox $sub --help"
+  done
+  if [[ -n $sub ]]; then
+    n=$("$rdbox" $sub --help | sed -n '/^Examples:/,/^$/p' | grep -cE '^  ([^ ]+ )*rdbox( |$)' || true)
+    ((n >= 3)) || complain "rdbox $sub --help shows $n examples, want 3"
+    "$rdbox" $sub --help | grep -q "^Usage: rdbox $sub" || complain "rdbox $sub --help has no usage line"
+    "$rdbox" $sub --help | grep -Eq ' TEXT( |$)' && complain "rdbox $sub --help has an untyped TEXT metavar"
+  fi
+done
+exit $status
