@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -106,16 +108,51 @@ Machine read_machine() {
   return m;
 }
 
+// Writes one byte in every page of [p, p + bytes).
+void touch_pages(char* p, std::size_t bytes) {
+  std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  for (std::size_t off = 0; off < bytes; off += page) {
+    volatile char* c = p + off;
+    *c = static_cast<char>(*c + 1);
+  }
+}
+
 // Grows rdbox's resident memory by `bytes` of touched, small pages, kept until exit.
-Status grow_rss(std::size_t bytes) {
-  if (bytes == 0) return ok();
+Expected<char*> grow_rss(std::size_t bytes) {
+  if (bytes == 0) return static_cast<char*>(nullptr);
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return Error::sys("--rss: mmap", errno);
   ::madvise(p, bytes, MADV_NOHUGEPAGE);
-  long page = ::sysconf(_SC_PAGESIZE);
-  for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(page))
-    static_cast<volatile char*>(p)[off] = 1;
-  return ok();  // intentionally never unmapped: it is the point of the run
+  touch_pages(static_cast<char*>(p), bytes);
+  return static_cast<char*>(p);  // intentionally never unmapped: it is the point of the run
+}
+
+long self_minflt() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+double now_us() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+struct Samples {
+  std::vector<double> spawn, total, touch;
+  std::vector<long> maxrss;
+  double minflt = 0, touch_minflt = 0;
+};
+
+// --touch: the service keeps working after the launch and writes its memory. Under fork
+// and clone every page was made copy-on-write, so each first write faults.
+void touch_after_run(char* mem, std::size_t bytes, Samples& s) {
+  long f0 = self_minflt();
+  double t0 = now_us();
+  touch_pages(mem, bytes);
+  s.touch.push_back(now_us() - t0);
+  s.touch_minflt += static_cast<double>(self_minflt() - f0);
 }
 
 std::string status_text(const Outcome& o) {
@@ -145,6 +182,7 @@ Status CompareSpec::validate() const {
   for (const auto& m : modes)
     if (!find_mode(m))
       return Error::input("--modes", "unknown mode \"" + m + "\" (want fork, vfork, clone, clone-vm, clone-vm-vfork, spawn)");
+  if (touch && rss == 0) return Error::input("--touch", "needs --rss SIZE: the memory to write after each run");
   if (base.mode_given || base.vm || base.vfork)
     return Error::input("compare", "--mode, --vm and --vfork are chosen by compare itself: use --modes");
   std::vector<std::pair<std::string, std::string>> skipped;
@@ -163,6 +201,68 @@ Status CompareSpec::validate() const {
   return ok();
 }
 
+Verdict judge(const std::vector<std::vector<double>>& totals, const std::vector<bool>& ran) {
+  Verdict v;
+  auto median = [&](std::size_t i) { return summarize(totals[i]).median; };
+  for (std::size_t i = 0; i < totals.size(); ++i) {
+    if (!ran[i] || totals[i].empty()) continue;
+    if (v.best == Verdict::none || median(i) < median(v.best)) {
+      v.runner_up = v.best;
+      v.best = i;
+    } else if (v.runner_up == Verdict::none || median(i) < median(v.runner_up)) {
+      v.runner_up = i;
+    }
+  }
+  if (v.best == Verdict::none || v.runner_up == Verdict::none) return v;
+  const auto& a = totals[v.best];
+  const auto& b = totals[v.runner_up];
+  v.rounds = static_cast<int>(std::min(a.size(), b.size()));
+  for (int k = 0; k < v.rounds; ++k) v.wins += a[static_cast<std::size_t>(k)] < b[static_cast<std::size_t>(k)];
+  v.needed = v.rounds / 2.0 + std::sqrt(static_cast<double>(v.rounds));
+  if (v.rounds >= 5 && v.wins > v.needed) v.fastest = v.best;
+  return v;
+}
+
+namespace {
+
+// One run's figures into its mode's result and samples.
+void record(const Outcome& o, bool first, ModeResult& r, Samples& s) {
+  if (first) {
+    r.ran = o.kind == OutcomeKind::exited || o.kind == OutcomeKind::signaled;
+    r.first_exit_code = o.exit_code();
+    r.first_status = status_text(o);
+    r.shared_memory = o.shared_memory;
+    r.parent_suspended = o.parent_suspended;
+  } else if (o.exit_code() != r.first_exit_code) {
+    r.all_ok = false;
+  }
+  s.spawn.push_back(o.spawn_us);
+  s.total.push_back(o.total_us);
+  s.maxrss.push_back(o.usage.maxrss_kb);
+  s.minflt += static_cast<double>(o.parent_minflt);
+}
+
+void summarize_into(CompareResult& result, std::vector<Samples>& samples, int rounds) {
+  std::vector<std::vector<double>> totals;
+  std::vector<bool> ran;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    ModeResult& r = result.results[i];
+    r.spawn_us = summarize(samples[i].spawn);
+    r.total_us = summarize(samples[i].total);
+    r.parent_minflt_per_spawn = samples[i].minflt / rounds;
+    r.touch_us = summarize(samples[i].touch);
+    r.touch_minflt_per_run = samples[i].touch_minflt / rounds;
+    auto& rss = samples[i].maxrss;
+    std::sort(rss.begin(), rss.end());
+    r.child_maxrss_kb = rss[rss.size() / 2];
+    totals.push_back(samples[i].total);
+    ran.push_back(r.ran);
+  }
+  result.verdict = judge(totals, ran);
+}
+
+}  // namespace
+
 Expected<CompareResult> compare(const CompareSpec& spec) {
   std::vector<std::pair<std::string, std::string>> skipped;
   auto modes = selected(spec, &skipped);
@@ -176,7 +276,8 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
     if (!plans.empty()) p->preserved = plans.front().preserved;
     plans.push_back(std::move(p.value()));
   }
-  if (auto g = grow_rss(spec.rss); !g) return g.error();
+  auto mem = grow_rss(spec.rss);
+  if (!mem) return mem.error();
 
   SessionOptions opts;
   opts.forward_signals = true;
@@ -185,14 +286,10 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
   auto session = Session::create(opts);
   if (!session) return session.error();
 
-  struct Samples {
-    std::vector<double> spawn, total;
-    std::vector<long> maxrss;
-    double minflt = 0;
-  };
   std::vector<Samples> samples(modes.size());
   CompareResult result;
   result.skipped = skipped;
+  result.touched = spec.touch && mem.value();
   result.results.resize(modes.size());
   for (std::size_t i = 0; i < modes.size(); ++i) result.results[i].mode = std::string(modes[i]->name);
 
@@ -203,147 +300,19 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
     }
     for (std::size_t i = 0; i < modes.size(); ++i) {
       Outcome o = session.value()->run(plans[i]);
-      ModeResult& r = result.results[i];
       // Ctrl-C reaches the command (it owns the terminal): stop as a shell would.
       if (o.kind == OutcomeKind::signaled && (o.signal == SIGINT || o.signal == SIGQUIT)) {
         if (spec.progress) std::fprintf(stderr, "\r\033[K");
         return Error::input("compare", "interrupted: the command was killed by " + signal_name(o.signal));
       }
-      if (round == 0) {
-        r.ran = o.kind == OutcomeKind::exited || o.kind == OutcomeKind::signaled;
-        r.first_exit_code = o.exit_code();
-        r.first_status = status_text(o);
-        r.shared_memory = o.shared_memory;
-        r.parent_suspended = o.parent_suspended;
-      } else if (o.exit_code() != r.first_exit_code) {
-        r.all_ok = false;
-      }
-      samples[i].spawn.push_back(o.spawn_us);
-      samples[i].total.push_back(o.total_us);
-      samples[i].maxrss.push_back(o.usage.maxrss_kb);
-      samples[i].minflt += static_cast<double>(o.parent_minflt);
+      record(o, round == 0, result.results[i], samples[i]);
+      if (result.touched) touch_after_run(mem.value(), spec.rss, samples[i]);
     }
   }
   if (spec.progress) std::fprintf(stderr, "\r\033[K");
   result.machine = read_machine();
-  for (std::size_t i = 0; i < modes.size(); ++i) {
-    ModeResult& r = result.results[i];
-    r.spawn_us = summarize(samples[i].spawn);
-    r.total_us = summarize(samples[i].total);
-    r.parent_minflt_per_spawn = samples[i].minflt / spec.rounds;
-    auto& rss = samples[i].maxrss;
-    std::sort(rss.begin(), rss.end());
-    r.child_maxrss_kb = rss[rss.size() / 2];
-  }
+  summarize_into(result, samples, spec.rounds);
   return result;
-}
-
-namespace {
-std::string fixed(double v, int prec = 0) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
-std::string tri(const std::optional<bool>& b) { return b ? (*b ? "yes" : "no") : "n/a"; }
-// The fastest mode whose command ran (a failed spawn costs nothing and proves nothing);
-// results.size() when none ran.
-std::size_t fastest(const CompareResult& r) {
-  std::size_t best = r.results.size();
-  for (std::size_t i = 0; i < r.results.size(); ++i)
-    if (r.results[i].ran && (best == r.results.size() || r.results[i].total_us.median < r.results[best].total_us.median))
-      best = i;
-  return best;
-}
-}  // namespace
-
-std::string format_table(const CompareSpec& spec, const CompareResult& r) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"mode", "status", "shared mem", "parent susp", "spawn min", "spawn med", "spawn p99", "spawn max",
-                  "total min", "total med", "total p99", "total max", "parent minflt", "child maxrss KiB"});
-  std::size_t best = fastest(r);
-  for (std::size_t i = 0; i < r.results.size(); ++i) {
-    const auto& m = r.results[i];
-    rows.push_back({m.mode + (i == best ? " *" : ""), m.first_status + (m.all_ok ? "" : " (varied)"),
-                    tri(m.shared_memory), m.parent_suspended ? "yes" : "no", fixed(m.spawn_us.min),
-                    fixed(m.spawn_us.median), fixed(m.spawn_us.p99), fixed(m.spawn_us.max), fixed(m.total_us.min),
-                    fixed(m.total_us.median), fixed(m.total_us.p99), fixed(m.total_us.max),
-                    fixed(m.parent_minflt_per_spawn, 1), std::to_string(m.child_maxrss_kb)});
-  }
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  std::ostringstream out;
-  std::string cmd;
-  for (const auto& a : spec.base.command) cmd += (cmd.empty() ? "" : " ") + a;
-  out << "rdbox compare: " << cmd << " — " << spec.rounds << " runs per mode, interleaved; times in µs; rdbox RSS "
-      << r.machine.rss_kb / 1024 << " MiB\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (std::size_t c = 0; c < rows[i].size(); ++c) {
-      bool left = c < 4;
-      std::string cell = rows[i][c];
-      std::string pad(width[c] - cell.size(), ' ');
-      out << (c ? "  " : "") << (left ? cell + pad : pad + cell);
-    }
-    out << "\n";
-  }
-  if (best < r.results.size()) out << "* fastest by median total (spawn through reap)\n";
-  for (const auto& [mode, why] : r.skipped) out << "skipped " << mode << ": " << why << "\n";
-  return out.str();
-}
-
-std::string format_json(const CompareSpec& spec, const CompareResult& r) {
-  using nlohmann::json;
-  auto sum = [](const Summary& s) { return json{{"min", s.min}, {"median", s.median}, {"p99", s.p99}, {"max", s.max}}; };
-  json results = json::array();
-  std::size_t best = fastest(r);
-  for (std::size_t i = 0; i < r.results.size(); ++i) {
-    const auto& m = r.results[i];
-    results.push_back({{"mode", m.mode},
-                       {"exit_code", m.first_exit_code},
-                       {"status", m.first_status},
-                       {"all_same_exit_code", m.all_ok},
-                       {"shared_memory", m.shared_memory ? json(*m.shared_memory) : json(nullptr)},
-                       {"parent_suspended", m.parent_suspended},
-                       {"median_us", m.total_us.median},
-                       {"p99_us", m.total_us.p99},
-                       {"min_us", m.total_us.min},
-                       {"max_us", m.total_us.max},
-                       {"spawn_us", sum(m.spawn_us)},
-                       {"total_us", sum(m.total_us)},
-                       {"parent_minflt_per_spawn", m.parent_minflt_per_spawn},
-                       {"child_maxrss_kb", m.child_maxrss_kb},
-                       {"fastest", i == best}});
-  }
-  std::vector<std::string> modes;
-  for (const auto& m : r.results) modes.push_back(m.mode);
-  json j{{"schema_version", 1},
-         {"results", results},
-         {"machine",
-          {{"kernel", r.machine.kernel},
-           {"cpu_model", r.machine.cpu_model},
-           {"cpus", r.machine.cpus},
-           {"thp", r.machine.thp},
-           {"rdbox_rss_kb", r.machine.rss_kb}}},
-         {"options", {{"n", spec.rounds}, {"rss", spec.rss}, {"modes", modes}, {"command", spec.base.command}}}};
-  json skipped = json::array();
-  for (const auto& [mode, why] : r.skipped) skipped.push_back({{"mode", mode}, {"reason", why}});
-  j["skipped"] = skipped;
-  return j.dump(2);
-}
-
-std::string format_csv(const CompareResult& r) {
-  std::ostringstream out;
-  out << "mode,exit_code,shared_memory,parent_suspended,spawn_min_us,spawn_median_us,spawn_p99_us,spawn_max_us,"
-         "total_min_us,median_us,p99_us,total_max_us,parent_minflt_per_spawn,child_maxrss_kb\n";
-  for (const auto& m : r.results) {
-    out << m.mode << ',' << m.first_exit_code << ','
-        << (m.shared_memory ? (*m.shared_memory ? "true" : "false") : "") << ','
-        << (m.parent_suspended ? "true" : "false") << ',' << fixed(m.spawn_us.min, 1) << ','
-        << fixed(m.spawn_us.median, 1) << ',' << fixed(m.spawn_us.p99, 1) << ',' << fixed(m.spawn_us.max, 1) << ','
-        << fixed(m.total_us.min, 1) << ',' << fixed(m.total_us.median, 1) << ',' << fixed(m.total_us.p99, 1) << ','
-        << fixed(m.total_us.max, 1) << ',' << fixed(m.parent_minflt_per_spawn, 2) << ',' << m.child_maxrss_kb << '\n';
-  }
-  return out.str();
 }
 
 }  // namespace rdbox

@@ -51,8 +51,30 @@ struct ModeResult {
   bool parent_suspended = false;
   Summary spawn_us, total_us;
   double parent_minflt_per_spawn = 0;  // mean
-  long child_maxrss_kb = 0;            // median
+  // The kernel's ru_maxrss (median): the child's peak over its whole life, the time
+  // before execve included. Under vfork and CLONE_VM that is rdbox's memory, and a forked
+  // child starts with rdbox's pages: not the command's own cost (see format_table).
+  long child_maxrss_kb = 0;
+  // --touch: writing every page of the --rss memory after each run.
+  Summary touch_us;
+  double touch_minflt_per_run = 0;  // mean: the copy-on-write faults rdbox took
 };
+
+// Which mode is fastest, judged against the run's noise: in every interleaved round the
+// modes ran back to back, so the fastest by median total must also have been quicker than
+// the runner-up (the next by median) in more than n/2 + sqrt(n) of the n rounds — two
+// standard deviations above what a coin toss would give. Fewer than 5 rounds never mark one.
+struct Verdict {
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  std::size_t fastest = none;    // index into results, when it beat the noise
+  std::size_t best = none;       // lowest median total among the modes that ran
+  std::size_t runner_up = none;  // the next one
+  int wins = 0;                  // rounds in which best was quicker than runner_up
+  int rounds = 0;
+  double needed = 0;  // wins had to exceed this
+};
+// totals[i][k]: mode i's total in round k; ran[i]: its command ran.
+Verdict judge(const std::vector<std::vector<double>>& totals, const std::vector<bool>& ran);
 
 struct Machine {
   std::string kernel, cpu_model, thp;
@@ -64,6 +86,8 @@ struct CompareResult {
   std::vector<ModeResult> results;
   std::vector<std::pair<std::string, std::string>> skipped;  // mode, why (default set only)
   Machine machine;
+  Verdict verdict;
+  bool touched = false;  // --touch figures are in the results
 };
 
 // Runs every mode `rounds` times, interleaved.
@@ -72,5 +96,7 @@ Expected<CompareResult> compare(const CompareSpec& spec);
 std::string format_table(const CompareSpec& spec, const CompareResult& r);
 std::string format_json(const CompareSpec& spec, const CompareResult& r);
 std::string format_csv(const CompareResult& r);
+// One line for the end of the table: what the figures mean for the choice of a mode.
+std::string meaning(const CompareSpec& spec, const CompareResult& r);
 
 }  // namespace rdbox

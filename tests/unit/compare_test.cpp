@@ -1,4 +1,5 @@
 // compare's statistics and formats, on known data. No process is spawned.
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,9 @@ CompareResult sample() {
   b.parent_suspended = true;
   b.total_us = {600, 650, 800, 820};
   r.results = {a, b};
+  r.verdict.fastest = r.verdict.best = 1;
+  r.verdict.runner_up = 0;
+  r.verdict.wins = r.verdict.rounds = 20;
   r.machine.kernel = "Linux 6";
   r.machine.cpu_model = "cpu";
   r.machine.thp = "madvise";
@@ -114,6 +118,49 @@ TEST(CompareFormat, TableIsAlignedAndMarksFastest) {
   EXPECT_EQ(r1.find('*'), std::string::npos);
 }
 
+TEST(CompareVerdict, FastestOnlyWhenItBeatsTheNoise) {
+  // Mode 1 quicker in every one of 20 rounds: marked.
+  std::vector<double> slow(20, 600), quick(20, 500);
+  Verdict v = judge({slow, quick}, {true, true});
+  EXPECT_EQ(v.fastest, 1u);
+  EXPECT_EQ(v.runner_up, 0u);
+  EXPECT_EQ(v.wins, 20);
+  EXPECT_EQ(v.rounds, 20);
+  // A lower median but a coin toss round by round: not marked.
+  std::vector<double> a, b;
+  for (int k = 0; k < 20; ++k) {
+    a.push_back(k % 2 ? 499 : 700);
+    b.push_back(k % 2 ? 650 : 501);
+  }
+  v = judge({a, b}, {true, true});
+  EXPECT_EQ(v.fastest, Verdict::none);
+  EXPECT_EQ(v.wins, 10);
+  EXPECT_NEAR(v.needed, 10 + std::sqrt(20.0), 1e-9);
+  // Too few rounds to tell, however clear.
+  v = judge({std::vector<double>(4, 600), std::vector<double>(4, 500)}, {true, true});
+  EXPECT_EQ(v.fastest, Verdict::none);
+  // A mode whose command did not run is never fastest, and one mode alone beats nobody.
+  v = judge({std::vector<double>(20, 1), std::vector<double>(20, 500)}, {false, true});
+  EXPECT_EQ(v.fastest, Verdict::none);
+  EXPECT_EQ(v.best, 1u);
+}
+
+TEST(CompareFormat, TableEndsWithWhatItMeans) {
+  CompareResult r = sample();
+  std::string t = format_table(spec(), r);
+  EXPECT_NE(t.find("* fastest by median total"), std::string::npos) << t;
+  EXPECT_NE(t.find("beat the runner-up, fork, in 20 of 20"), std::string::npos) << t;
+  auto last = t.substr(t.rfind('\n', t.size() - 2) + 1);
+  EXPECT_EQ(last.rfind("meaning: ", 0), 0u) << t;
+  r.verdict.fastest = Verdict::none;
+  t = format_table(spec(), r);
+  EXPECT_EQ(t.find('*'), std::string::npos) << t;
+  EXPECT_NE(t.find("no mode marked fastest"), std::string::npos) << t;
+  // child maxrss near rdbox's own size is labelled for what it is.
+  r.machine.rss_kb = 1500;
+  EXPECT_NE(format_table(spec(), r).find("child maxrss: the child's peak over its whole life"), std::string::npos);
+}
+
 TEST(CompareSpecValidate, BadInput) {
   CompareSpec s = spec();
   EXPECT_TRUE(s.validate().ok());
@@ -127,6 +174,9 @@ TEST(CompareSpecValidate, BadInput) {
   EXPECT_FALSE(s.validate().ok());
   s = spec();
   s.base.vm = true;
+  EXPECT_FALSE(s.validate().ok());
+  s = spec();
+  s.touch = true;  // --touch without --rss: nothing to write
   EXPECT_FALSE(s.validate().ok());
 }
 
