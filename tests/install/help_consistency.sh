@@ -41,4 +41,8 @@ for sub in "" run compare doctor; do
     "$rdbox" $sub --help | grep -Eq ' TEXT( |$)' && complain "rdbox $sub --help has an untyped TEXT metavar"
   fi
 done
+bash -n "$src/completions/rdbox.bash" || complain "completions/rdbox.bash does not parse"
+if command -v zsh >/dev/null; then
+  zsh -n "$src/completions/_rdbox" || complain "completions/_rdbox does not parse"
+fi
 exit $status
