@@ -42,6 +42,25 @@ for sub in "" run compare doctor; do
   fi
 done
 bash -n "$src/completions/rdbox.bash" || complain "completions/rdbox.bash does not parse"
+# The bash completion's answers for a few command lines (the cursor at the last word).
+complete_bash() {
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+           _rdbox; printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$src/completions/rdbox.bash" "$@"
+}
+check_completion() {
+  local want=$1
+  shift
+  local got
+  got=$(complete_bash "$@")
+  [[ $got == "$want" ]] || complain "completing \"$*\": got \"$got\", want \"$want\""
+}
+check_completion "compare doctor run " rdbox ""
+check_completion "clone fork spawn vfork " rdbox run --mode ""
+check_completion "json none text " rdbox run --report ""
+check_completion "csv json table " rdbox compare --format ""
+check_completion "fork,clone fork,clone-vm fork,clone-vm-vfork " rdbox compare --modes fork,cl
+check_completion "--newpid " rdbox run --newp
+check_completion "--touch " rdbox compare --to
 if command -v zsh >/dev/null; then
   zsh -n "$src/completions/_rdbox" || complain "completions/_rdbox does not parse"
 fi
