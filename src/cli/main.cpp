@@ -153,7 +153,8 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
     app.parse(static_cast<int>(own.size()), own.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    if (chosen.empty()) {  // options only, no subcommand: the overview, as bare rdbox
+    // Only options (say `rdbox -v`), no subcommand: the overview, as bare rdbox.
+    if (chosen.empty() && std::string_view(e.what()).find("subcommand") != std::string_view::npos) {
       write_all(1, overview_text());
       return kRdboxFailed;
     }

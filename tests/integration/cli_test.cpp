@@ -169,6 +169,14 @@ TEST_F(Cli, BareRdboxPrintsTheOverview) {
   EXPECT_EQ(r.err, "");
   for (const char* s : {"Usage: rdbox", "run ", "compare ", "doctor ", "--help"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  // Options alone are no subcommand either; a broken option is bad input.
+  Result v = run({"-v"});
+  EXPECT_EQ(v.exit_code, 125);
+  EXPECT_EQ(v.out, r.out);
+  Result bad = run({"--log-level"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_EQ(bad.out, "");
+  EXPECT_EQ(bad.err_lines().size(), 1u) << bad.err;
 }
 
 TEST_F(Cli, VersionHasTheGitRevision) {
