@@ -30,7 +30,7 @@ const OptionDef kOptions[] = {
     RDBOX_OPT("--clone-flags", "LIST", kBoth, "Clone", a->add_option(n, t.args.clone_flags, "More clone flags: FILES,FS,IO,SYSVSEM,PIDFD,SIGHAND")),
     RDBOX_OPT("--stack-size", "SIZE", kBoth, "Clone", a->add_option(n, t.args.stack_size, "Clone stack size (K/M/G suffixes; default 64K, minimum 16K)")),
     RDBOX_OPT("--argv0", "NAME", kBoth, "Command", a->add_option(n, t.spec.argv0, "argv[0] for the command")),
-    RDBOX_OPT("-e,--env", "KEY[=VAL]", kBoth, "Command", a->add_option(n, t.args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)")),
+    RDBOX_OPT("-e,--env", "KEY=VAL", kBoth, "Command", a->add_option(n, t.args.env, "Set KEY=VAL, or copy KEY from rdbox's environment (repeatable)")),
     RDBOX_OPT("--env-file", "FILE", kBoth, "Command", a->add_option(n, t.args.env_files, "Read KEY=VAL lines from FILE ('#' comments)")),
     RDBOX_OPT("--clear-env", "", kBoth, "Command", a->add_flag(n, t.spec.clear_env, "Start the command's environment empty")),
     RDBOX_OPT("-w,--workdir", "DIR", kBoth, "Command", a->add_option(n, t.spec.workdir, "Working directory of the command")),

@@ -8,7 +8,7 @@ rdbox=$1 src=$2
 status=0
 complain() { echo "help/man consistency: $*" >&2; status=1; }
 
-# The option names on the lines --help uses to list options ("  -e,--env KEY[=VAL] ...").
+# The option names on the lines --help uses to list options ("  -e,--env KEY=VAL ...").
 help_options() {
   "$rdbox" "$@" --help | grep -E '^ +-' | sed -E 's/^ +//; s/ .*//' | tr ',' '\n' | sort -u
 }

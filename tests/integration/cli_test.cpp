@@ -189,7 +189,7 @@ TEST_F(Cli, HelpHasTypedMetavarsTheCommandAndExamples) {
   Result r = run({"run", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("Usage: rdbox run [OPTIONS] [--] COMMAND [ARG...]"), std::string::npos) << r.out;
-  for (const char* s : {"--stack-size SIZE", "--rootfs DIR", "--bind SRC[:DST]", "--env KEY[=VAL]",
+  for (const char* s : {"--stack-size SIZE", "--rootfs DIR", "--bind SRC[:DST]", "--env KEY=VAL",
                         "--preserve-fds N", "--report-fd N", "--user UID[:GID]", "Examples:"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s;
   EXPECT_EQ(r.out.find(" TEXT"), std::string::npos) << r.out;
