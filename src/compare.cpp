@@ -145,14 +145,46 @@ struct Samples {
   double minflt = 0, touch_minflt = 0;
 };
 
+struct Region {
+  char* p;
+  std::size_t n;
+};
+
+// What --touch writes: rdbox's heap ([heap] in /proc/self/maps) and the --rss memory.
+std::vector<Region> touch_regions(char* rss_mem, std::size_t rss) {
+  std::vector<Region> out;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line))
+    if (line.size() > 6 && line.compare(line.size() - 6, 6, "[heap]") == 0) {
+      unsigned long a = 0, b = 0;
+      if (std::sscanf(line.c_str(), "%lx-%lx", &a, &b) == 2 && b > a)
+        out.push_back({reinterpret_cast<char*>(a), b - a});
+    }
+  if (rss_mem) out.push_back({rss_mem, rss});
+  return out;
+}
+
+// Writes back the byte already there in every page: rdbox's heap stays as it was.
+void rewrite_pages(char* p, std::size_t bytes) {
+  std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  for (std::size_t off = 0; off < bytes; off += page) {
+    volatile char* c = p + off;
+    *c = *c;
+  }
+}
+
 // --touch: the service keeps working after the launch and writes its memory. Under fork
-// and clone every page was made copy-on-write, so each first write faults.
-void touch_after_run(char* mem, std::size_t bytes, Samples& s) {
+// and clone every page was made copy-on-write, so each first write faults. The faults
+// count in parent minflt too.
+void touch_after_run(const std::vector<Region>& regions, Samples& s) {
   long f0 = self_minflt();
   double t0 = now_us();
-  touch_pages(mem, bytes);
+  for (const Region& r : regions) rewrite_pages(r.p, r.n);
   s.touch.push_back(now_us() - t0);
-  s.touch_minflt += static_cast<double>(self_minflt() - f0);
+  double faults = static_cast<double>(self_minflt() - f0);
+  s.touch_minflt += faults;
+  s.minflt += faults;
 }
 
 std::string status_text(const Outcome& o) {
@@ -182,7 +214,6 @@ Status CompareSpec::validate() const {
   for (const auto& m : modes)
     if (!find_mode(m))
       return Error::input("--modes", "unknown mode \"" + m + "\" (want fork, vfork, clone, clone-vm, clone-vm-vfork, spawn)");
-  if (touch && rss == 0) return Error::input("--touch", "needs --rss SIZE: the memory to write after each run");
   if (base.mode_given || base.vm || base.vfork)
     return Error::input("compare", "--mode, --vm and --vfork are chosen by compare itself: use --modes");
   std::vector<std::pair<std::string, std::string>> skipped;
@@ -289,7 +320,9 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
   std::vector<Samples> samples(modes.size());
   CompareResult result;
   result.skipped = skipped;
-  result.touched = spec.touch && mem.value();
+  result.touched = spec.touch;
+  std::vector<Region> regions = spec.touch ? touch_regions(mem.value(), spec.rss) : std::vector<Region>{};
+  for (const Region& g : regions) result.touched_bytes += g.n;
   result.results.resize(modes.size());
   for (std::size_t i = 0; i < modes.size(); ++i) result.results[i].mode = std::string(modes[i]->name);
 
@@ -306,7 +339,7 @@ Expected<CompareResult> compare(const CompareSpec& spec) {
         return Error::input("compare", "interrupted: the command was killed by " + signal_name(o.signal));
       }
       record(o, round == 0, result.results[i], samples[i]);
-      if (result.touched) touch_after_run(mem.value(), spec.rss, samples[i]);
+      if (result.touched) touch_after_run(regions, samples[i]);
     }
   }
   if (spec.progress) std::fprintf(stderr, "\r\033[K");

@@ -62,7 +62,7 @@ std::string maxrss_line(const CompareResult& r) {
 
 }  // namespace
 
-std::string meaning(const CompareSpec& spec, const CompareResult& r) {
+std::string meaning(const CompareSpec& /*spec*/, const CompareResult& r) {
   std::size_t lo = r.results.size(), hi = r.results.size();
   for (std::size_t i = 0; i < r.results.size(); ++i) {
     if (!r.results[i].ran) continue;
@@ -91,7 +91,9 @@ std::string meaning(const CompareSpec& spec, const CompareResult& r) {
       if (r.results[i].touch_us.median > r.results[w].touch_us.median) w = i;
       if (r.results[i].touch_us.median < r.results[b].touch_us.median) b = i;
     }
-    out += "; writing the " + std::to_string(spec.rss >> 20) + " MiB after each launch took " +
+    std::string size = r.touched_bytes >= (1u << 20) ? std::to_string(r.touched_bytes >> 20) + " MiB"
+                                                      : std::to_string(r.touched_bytes >> 10) + " KiB";
+    out += "; writing rdbox's " + size + " after each launch took " +
            fixed(r.results[w].touch_us.median) + " µs after " + r.results[w].mode + " (" +
            fixed(r.results[w].touch_minflt_per_run) + " copy-on-write faults) against " +
            fixed(r.results[b].touch_us.median) + " µs after " + r.results[b].mode;

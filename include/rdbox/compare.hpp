@@ -26,7 +26,7 @@ struct CompareSpec {
   std::vector<std::string> modes;  // names from kCompareModes; empty = all
   int rounds = 200;                // -n
   std::size_t rss = 0;             // --rss: grow rdbox's resident memory first
-  bool touch = false;              // --touch: write every page of it after each run (needs rss)
+  bool touch = false;              // --touch: write rdbox's heap and the rss memory after each run
   CompareFormat format = CompareFormat::table;
   Spec base;  // the run options and the command; mode fields are set per mode
   bool progress = false;  // a progress line on stderr
@@ -50,12 +50,12 @@ struct ModeResult {
   std::optional<bool> shared_memory;
   bool parent_suspended = false;
   Summary spawn_us, total_us;
-  double parent_minflt_per_spawn = 0;  // mean
+  double parent_minflt_per_spawn = 0;  // mean; with --touch, the touch's faults included
   // The kernel's ru_maxrss (median): the child's peak over its whole life, the time
   // before execve included. Under vfork and CLONE_VM that is rdbox's memory, and a forked
   // child starts with rdbox's pages: not the command's own cost (see format_table).
   long child_maxrss_kb = 0;
-  // --touch: writing every page of the --rss memory after each run.
+  // --touch: writing every page of rdbox's heap and the --rss memory after each run.
   Summary touch_us;
   double touch_minflt_per_run = 0;  // mean: the copy-on-write faults rdbox took
 };
@@ -88,6 +88,7 @@ struct CompareResult {
   Machine machine;
   Verdict verdict;
   bool touched = false;  // --touch figures are in the results
+  std::size_t touched_bytes = 0;
 };
 
 // Runs every mode `rounds` times, interleaved.

@@ -21,7 +21,7 @@ const OptionDef kOptions[] = {
     RDBOX_OPT("--modes", "LIST", kCompare, "", a->add_option(n, t.cmp.modes, "Comma list of fork, vfork, clone, clone-vm, clone-vm-vfork, spawn (default: all)")),
     RDBOX_OPT("-n", "N", kCompare, "", a->add_option(n, t.cmp.rounds, "Runs per mode (default 200)")),
     RDBOX_OPT("--rss", "SIZE", kCompare, "", a->add_option(n, t.cmp.rss, "Grow rdbox's resident memory to SIZE first (K/M/G)")),
-    RDBOX_OPT("--touch", "", kCompare, "", a->add_flag(n, t.cmp.touch, "Write every page of the --rss memory after each run: the copy-on-write faults a forking service pays")),
+    RDBOX_OPT("--touch", "", kCompare, "", a->add_flag(n, t.cmp.touch, "Write rdbox's heap and the --rss memory after each run: the copy-on-write faults a forking service pays")),
     RDBOX_OPT("--format", "FORMAT", kCompare, "", a->add_option(n, t.cmp.format, "table (default), json or csv")),
     // compare chooses the modes itself; these are refused with a pointer to --modes.
     RDBOX_OPT("--mode", "MODE", kCompare, "hidden", a->add_option(n, t.args.mode, "(use --modes)")),
