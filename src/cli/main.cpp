@@ -112,10 +112,6 @@ int find_subcommand(int argc, char** argv, std::string* chosen, std::string* err
   return -1;
 }
 
-}  // namespace
-
-namespace {
-
 // CLI11 over rdbox's own words (`own`; the subcommand at own[sub_index]), then the
 // subcommand with `command`.
 int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std::vector<char*>& own,
@@ -126,7 +122,7 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
 
   CLI::App app{"rdbox: launch a command with the process-creation primitive you choose, and say what happened"};
   app.name("rdbox");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // none: --version, or the overview
   LogArgs log;
   app.add_flag("-v,--verbose", log.verbose, "Log what rdbox does (repeat for more)");
   app.add_option("--log-level", log.level, "trace, debug, info, warn, error or off")->type_name("LEVEL");
@@ -153,11 +149,6 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
     app.parse(static_cast<int>(own.size()), own.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    // Only options (say `rdbox -v`), no subcommand: the overview, as bare rdbox.
-    if (chosen.empty() && std::string_view(e.what()).find("subcommand") != std::string_view::npos) {
-      write_all(1, overview_text());
-      return kRdboxFailed;
-    }
     return fail(e.what());
   }
   if (!log.level.empty() && !valid_log_level(log.level))
@@ -183,7 +174,9 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
     if (args.mode) cmp.base.mode_given = true;
     return compare_command(cmp, args, cargs);
   }
-  return fail("missing subcommand (want run, compare or doctor)");
+  // Only options (say `rdbox -v`), no subcommand: the overview, as bare rdbox.
+  write_all(1, overview_text());
+  return kRdboxFailed;
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ struct GlobalOption {
   const char* names;
   bool takes_value;
 };
-constexpr GlobalOption kGlobal[] = {{"-h,--help", false}, {"-v,--verbose", false}, {"--log-level", true}};
+constexpr GlobalOption kGlobal[] = {
+    {"-h,--help", false}, {"-v,--verbose", false}, {"--log-level", true}, {"--version", false}};
 
 bool global_match(std::string_view word, bool* takes_value) {
   std::string_view name = word.substr(0, word.find('='));

@@ -183,6 +183,9 @@ TEST_F(Cli, VersionHasTheGitRevision) {
   Result r = run({"--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(rdbox \d+\.\d+\.\d+ \(git ([0-9a-f]{12}|unknown)\)\n)"))) << r.out;
+  Result v = run({"-v", "--version"});  // not alone: through CLI11
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(v.out, r.out);
 }
 
 TEST_F(Cli, HelpHasTypedMetavarsTheCommandAndExamples) {
