@@ -2,8 +2,8 @@
 # Installed as share/bash-completion/completions/rdbox; try it from a checkout with
 #   source completions/rdbox.bash
 # Completes subcommands, options, their fixed values (modes, report formats, clone flags,
-# log levels, clocks, capability names) and, after the options, the command and its
-# arguments. tests/install/help_consistency.sh checks every option of --help is here.
+# log levels, clocks; capability names for --cap-add/--cap-drop, which rdbox does not
+# have yet) and, after the options, the command and its arguments. tests/install/help_consistency.sh checks every option of --help is here.
 
 _rdbox_global_opts="-h --help -v --verbose --log-level --version"
 _rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-run"
