@@ -27,8 +27,9 @@ if(CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo|MinSizeRel)$" AND CMAKE_OB
     WORKING_DIRECTORY $<TARGET_FILE_DIR:rdbox>
     COMMENT "Splitting rdbox's debug information into rdbox.debug"
     VERBATIM)
-  install(FILES $<TARGET_FILE:rdbox>.debug
-          DESTINATION ${CMAKE_INSTALL_LIBDIR}/debug${CMAKE_INSTALL_FULL_BINDIR}
+  # The path is the install-time prefix's, as gdb looks it up: <prefix>/lib/debug/<prefix>/bin.
+  install(CODE "file(INSTALL \"$<TARGET_FILE:rdbox>.debug\"
+                     DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/debug\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")"
           COMPONENT debug EXCLUDE_FROM_ALL)
   # The archive keeps its symbols; its debug sections are dropped at install.
   if(CMAKE_STRIP)
