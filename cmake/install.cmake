@@ -5,7 +5,8 @@
 # The library is static only: its types (Spec, Plan, Outcome) carry std::string and
 # std::vector members and change with every issue, so a shared object would promise an
 # ABI rdbox does not keep before 1.0. Its header-only dependencies (spdlog, fmt,
-# nlohmann-json) are compiled into it; a program links libcap-ng and the C library only.
+# nlohmann-json) are compiled into it; a program links libcap-ng, libseccomp and the C
+# library only.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -39,7 +40,7 @@ if(CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo|MinSizeRel)$" AND CMAKE_OB
   endif()
 endif()
 
-# pkg-config: the library is static, so what it needs from libcap-ng is a plain Requires.
+# pkg-config: the library is static, so what it needs (libcap-ng, libseccomp) is a plain Requires.
 set(RDBOX_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 file(RELATIVE_PATH RDBOX_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 set(RDBOX_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")

@@ -22,7 +22,7 @@ if(RDBOX_STATIC)
   # Statically linked: nothing to load at run time.
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "")
 else()
-  set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libc6 (>= 2.34), libcap-ng0, libstdc++6, libgcc-s1")
+  set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libc6 (>= 2.34), libcap-ng0, libseccomp2, libstdc++6, libgcc-s1")
 endif()
 # newuidmap/newgidmap: multi-range id maps for unprivileged users; a busybox rootfs for
 # --rootfs examples.
@@ -33,7 +33,7 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME rdbox-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libcap-ng-dev, pkg-config")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libcap-ng-dev, libseccomp-dev, pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "rdbox's C++20 library (static), headers, rdbox.pc and CMake package config")
 
 include(CPack)

@@ -16,7 +16,9 @@ dev=$(ls "$tmp"/out/rdbox-dev_*.deb 2>/dev/null | head -1)
 
 [[ $(dpkg-deb -f "$deb" Package) == rdbox ]] || fail "package name: $(dpkg-deb -f "$deb" Package)"
 dpkg-deb -f "$deb" Recommends | grep -q uidmap || fail "rdbox does not recommend uidmap"
-dpkg-deb -f "$dev" Depends | grep -q libcap-ng-dev || fail "rdbox-dev does not depend on libcap-ng-dev"
+for dep in libcap-ng-dev libseccomp-dev; do
+  dpkg-deb -f "$dev" Depends | grep -q "$dep" || fail "rdbox-dev does not depend on $dep"
+done
 if file "$build/rdbox" | grep -q "dynamically linked"; then
   dpkg-deb -f "$deb" Depends | grep -q libcap-ng0 || fail "a dynamic rdbox must depend on libcap-ng0"
 fi
