@@ -1,0 +1,36 @@
+// The command line: NUL-separated words → argv → parse → Spec/CompareSpec → validate.
+// Nothing is run; an accepted run Spec must validate, an error must be one line.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/parse.hpp"
+#include "fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::vector<std::string> words{"rdbox"};
+  std::string word;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (data[i] == 0) {
+      words.push_back(word);
+      word.clear();
+    } else {
+      word.push_back(static_cast<char>(data[i]));
+    }
+  }
+  if (!word.empty()) words.push_back(word);
+  if (words.size() > 64) return 0;
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  auto cl = rdbox::cli::parse_command_line(static_cast<int>(words.size()), argv.data());
+  if (!cl) {
+    FUZZ_CHECK(!cl.error().what().empty());
+    return 0;
+  }
+  using Action = rdbox::cli::CommandLine::Action;
+  if (cl->action == Action::run) FUZZ_CHECK(cl->spec.validate().ok());
+  if (cl->action == Action::compare) FUZZ_CHECK(cl->compare.validate().ok());
+  return 0;
+}
