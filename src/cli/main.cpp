@@ -126,6 +126,9 @@ rdbox::Expected<rdbox::Fd> open_report_file(const std::string& path) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return rdbox::Error::sys(ctx, errno);
   if (!S_ISREG(st.st_mode)) return rdbox::Error::input(ctx, "not a regular file");
+  // Another name for the same file (a hard link planted in a shared directory) would
+  // have rdbox overwrite what that name holds.
+  if (st.st_nlink > 1) return rdbox::Error::input(ctx, "has other hard links (refused)");
   if (::ftruncate(fd.get(), 0) != 0 || ::fcntl(fd.get(), F_SETFL, 0) != 0) return rdbox::Error::sys(ctx, errno);
   return fd;
 }

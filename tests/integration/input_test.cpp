@@ -83,6 +83,7 @@ const Bad kBad[] = {
     {"report_file_fifo", {"run", "--report-file", "{tmp}/fifo"}, "not a regular file"},
     {"report_file_symlink", {"run", "--report-file", "{tmp}/link"}, "symbolic link"},
     {"report_file_dangling_symlink", {"run", "--report-file", "{tmp}/dangling"}, "symbolic link"},
+    {"report_file_hard_link", {"run", "--report-file", "{tmp}/hardlink"}, "hard links"},
     {"compare_modes_empty", {"compare", "--modes", ""}, "--modes"},
     {"compare_modes_empty_item", {"compare", "--modes", "fork,,clone"}, "--modes"},
     {"compare_rss_empty", {"compare", "--rss", ""}, "--rss"},
@@ -101,6 +102,7 @@ class InputTest : public RdboxTest, public ::testing::WithParamInterface<Bad> {
     tmp.write("target", "precious\n", 0600);
     ASSERT_EQ(::symlink((tmp / "target").c_str(), (tmp / "link").c_str()), 0);
     ASSERT_EQ(::symlink((tmp / "absent").c_str(), (tmp / "dangling").c_str()), 0);
+    ASSERT_EQ(::link((tmp / "target").c_str(), (tmp / "hardlink").c_str()), 0);
   }
   TempDir tmp;
 };
