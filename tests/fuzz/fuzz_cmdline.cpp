@@ -5,8 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/parse.hpp"
 #include "fuzz.hpp"
+#include "rdbox/bytes.hpp"
+#include "rdbox/report.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::vector<std::string> words{"rdbox"};
@@ -30,7 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   using Action = rdbox::cli::CommandLine::Action;
-  if (cl->action == Action::run) FUZZ_CHECK(cl->spec.validate().ok());
+  if (cl->action == Action::run) {
+    FUZZ_CHECK(cl->spec.validate().ok());
+    // Whatever bytes the Spec holds, a failure report of it is strict JSON, and its
+    // text line is one line.
+    rdbox::Outcome out;
+    out.kind = rdbox::OutcomeKind::exec_failed;
+    out.err = 2;
+    out.step = "exec";
+    out.message = "exec \"" + cl->spec.command[0] + "\": No such file or directory";
+    (void)nlohmann::json::parse(rdbox::json_report(cl->spec, nullptr, out));
+    std::string line = rdbox::text_report(out);
+    for (char c : line) FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+  }
   if (cl->action == Action::compare) FUZZ_CHECK(cl->compare.validate().ok());
   return 0;
 }
