@@ -208,8 +208,8 @@ int main(int argc, char** argv) {
   // more than a whole run. Answer it here.
   if (argc == 2 && std::string_view(argv[1]) == "--version") return print("rdbox 0.1.0\n", "--version");
 
-  auto cl = rdbox::cli::parse_command_line(argc, argv);
-  if (!cl) return fail(cl.error().what());
+  auto cl = std::make_unique<rdbox::cli::CommandLine>();
+  if (auto s = rdbox::cli::parse_command_line(argc, argv, *cl); !s) return fail(s.error().what());
   if (cl->action == rdbox::cli::CommandLine::Action::print) {
     if (int rc = print(cl->text, "--help")) return rc;
     return cl->exit_code;

@@ -183,17 +183,16 @@ Expected<int> find_subcommand(int argc, char** argv) {
 }
 
 // Help, version and CLI11's other "exit 0" answers, as text for stdout.
-CommandLine print(CLI::App& app, const CLI::ParseError& e) {
+void print(CLI::App& app, const CLI::ParseError& e, CommandLine& cl) {
   std::ostringstream out, err;
-  CommandLine cl;
+  cl.action = CommandLine::Action::print;
   cl.exit_code = app.exit(e, out, err);
   cl.text = out.str() + err.str();
-  return cl;
 }
 
 }  // namespace
 
-Expected<CommandLine> parse_command_line(int argc, char** argv) {
+Status parse_command_line(int argc, char** argv, CommandLine& cl) {
   auto sub = find_subcommand(argc, argv);
   if (!sub) return sub.error();
   int sub_index = sub.value();
@@ -216,7 +215,7 @@ Expected<CommandLine> parse_command_line(int argc, char** argv) {
   app.name("rdbox");
   app.require_subcommand(1);
   app.set_version_flag("--version", "rdbox 0.1.0");
-  CommandLine cl;
+  cl = CommandLine{};
   app.add_flag("-v,--verbose", cl.log.verbose, "Log what rdbox does (repeat for more)");
   app.add_option("--log-level", cl.log.level, "trace, debug, info, warn, error or off");
 
@@ -236,7 +235,10 @@ Expected<CommandLine> parse_command_line(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(own.size()), own.data());
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return print(app, e);
+    if (e.get_exit_code() == 0) {
+      print(app, e, cl);
+      return ok();
+    }
     return Error::input("", e.what());
   }
   if (cl.log.level && !valid_log_level(*cl.log.level))
@@ -259,7 +261,7 @@ Expected<CommandLine> parse_command_line(int argc, char** argv) {
   } else {
     return Error::input("", "missing subcommand (want run, compare or doctor)");
   }
-  return cl;
+  return ok();
 }
 
 }  // namespace rdbox::cli

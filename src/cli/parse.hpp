@@ -30,7 +30,8 @@ struct CommandLine {
   CompareSpec compare;  // compare
 };
 
-Expected<CommandLine> parse_command_line(int argc, char** argv);
+// Fills `cl` (the caller's, which CLI11's bindings point into while parsing).
+Status parse_command_line(int argc, char** argv, CommandLine& cl);
 
 // Reads a --env-file: a regular file of at most kMaxEnvFileBytes, without blocking.
 Expected<std::string> read_env_file(const std::string& path);

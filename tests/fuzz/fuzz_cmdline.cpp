@@ -2,6 +2,7 @@
 // Nothing is run; an accepted run Spec must validate, an error must be one line.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
-  auto cl = rdbox::cli::parse_command_line(static_cast<int>(words.size()), argv.data());
-  if (!cl) {
-    FUZZ_CHECK(!cl.error().what().empty());
+  auto cl = std::make_unique<rdbox::cli::CommandLine>();
+  auto s = rdbox::cli::parse_command_line(static_cast<int>(words.size()), argv.data(), *cl);
+  if (!s) {
+    FUZZ_CHECK(!s.error().what().empty());
     return 0;
   }
   using Action = rdbox::cli::CommandLine::Action;

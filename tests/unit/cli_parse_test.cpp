@@ -2,6 +2,7 @@
 // fuzz target cmdline drives, with the cases that found bugs kept as regressions.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,10 @@ rdbox::Expected<CommandLine> parse(std::vector<std::string> words) {
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
-  return rdbox::cli::parse_command_line(static_cast<int>(words.size()), argv.data());
+  auto cl = std::make_unique<CommandLine>();
+  auto s = rdbox::cli::parse_command_line(static_cast<int>(words.size()), argv.data(), *cl);
+  if (!s) return s.error();
+  return std::move(*cl);
 }
 std::string error_of(std::vector<std::string> words) {
   auto cl = parse(std::move(words));
@@ -60,3 +64,11 @@ TEST(CliParse, EnvFileMustBeARegularFileOfBoundedSize) {
   EXPECT_NE(error_of({"run", "--env-file", "/dev/zero", "true"}).find("not a regular file"), std::string::npos);
   EXPECT_NE(error_of({"run", "--env-file", "/", "true"}).find("not a regular file"), std::string::npos);
 }
+
+// Found by the cmdline fuzz target: argv with no subcommand at all.
+TEST(CliParse, NoSubcommandIsOneError) {
+  auto cl = parse({});
+  ASSERT_FALSE(cl);
+  EXPECT_NE(cl.error().what().find("subcommand"), std::string::npos) << cl.error().what();
+}
+
