@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "json_bytes.hpp"
 #include "rdbox/compare.hpp"
 
 namespace rdbox {
@@ -177,7 +178,8 @@ std::string format_json(const CompareSpec& spec, const CompareResult& r) {
   json skipped = json::array();
   for (const auto& [mode, why] : r.skipped) skipped.push_back({{"mode", mode}, {"reason", why}});
   j["skipped"] = skipped;
-  return j.dump(2);
+  make_byte_safe(j);
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 std::string format_csv(const CompareResult& r) {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "json_bytes.hpp"
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -64,8 +66,8 @@ std::string text_report(const Outcome& out) {
       return pid + " timed out after " + limit + "s (" + how + ")";
     }
     default: {
-      std::string s = "rdbox: " + out.message;
-      if (!out.hint.empty()) s += " (" + out.hint + ")";
+      std::string s = "rdbox: " + one_line(out.message);
+      if (!out.hint.empty()) s += " (" + one_line(out.hint) + ")";
       return s;
     }
   }
@@ -147,7 +149,8 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
     if (order.back() != step_name(op.step)) order.push_back(step_name(op.step));
   order.push_back("exec");
   j["steps"] = order;
-  return j.dump(2);
+  make_byte_safe(j);
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -261,7 +264,8 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
   j["namespaces"] = namespaces_json(spec, plan, out);
   j["warnings"] = out.warnings;
   j["error"] = error_json(out);
-  return j.dump();
+  make_byte_safe(j);
+  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
 }  // namespace rdbox

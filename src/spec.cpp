@@ -185,6 +185,22 @@ Status validate_sandbox(const Spec& s) {
 }
 }  // namespace
 
+namespace {
+// The kernel takes C strings: a NUL inside a path or name would silently cut it short.
+Status no_nul_bytes(const Spec& s) {
+  auto has_nul = [](const std::optional<std::string>& v) { return v && v->find('\0') != std::string::npos; };
+  for (const auto& [value, opt] : {std::pair{&s.argv0, "--argv0"}, std::pair{&s.workdir, "--workdir"},
+                                   std::pair{&s.hostname, "--hostname"}, std::pair{&s.rootfs, "--rootfs"},
+                                   std::pair{&s.report_file, "--report-file"}})
+    if (has_nul(*value)) return Error::input(opt, "holds a NUL byte");
+  for (const auto& m : s.mounts)
+    if (m.source.find('\0') != std::string::npos || m.destination.find('\0') != std::string::npos ||
+        m.data.find('\0') != std::string::npos)
+      return Error::input(m.origin.empty() ? "mount" : m.origin, "holds a NUL byte");
+  return ok();
+}
+}  // namespace
+
 Status Spec::validate() const {
   if (command.empty()) return Error::input("run", "missing command (usage: rdbox run [OPTIONS] [--] COMMAND [ARG...])");
   if (command[0].empty()) return Error::input("run", "the command is an empty string");
@@ -207,13 +223,17 @@ Status Spec::validate() const {
     return Error::input("--stack-size", std::to_string(stack_size) + " bytes is above the maximum of 1G");
   if (preserve_fds < 0 || preserve_fds > kMaxPreserveFds)
     return Error::input("--preserve-fds", "must be between 0 and " + std::to_string(kMaxPreserveFds));
-  for (const auto& e : env)
+  for (const auto& e : env) {
     if (!valid_env_key(e.key)) return Error::input("--env", "invalid variable name \"" + e.key + "\"");
+    if (e.value && e.value->find('\0') != std::string::npos)
+      return Error::input("--env", "the value of \"" + e.key + "\" holds a NUL byte");
+  }
   if (argv0 && argv0->empty()) return Error::input("--argv0", "must not be empty");
   if (workdir && workdir->empty()) return Error::input("--workdir", "must not be empty");
   if (report_file && report_file->empty()) return Error::input("--report-file", "must not be empty");
   for (const auto& a : command)
     if (a.find('\0') != std::string::npos) return Error::input("run", "an argument holds a NUL byte");
+  if (auto n = no_nul_bytes(*this); !n) return n;
   return validate_sandbox(*this);
 }
 

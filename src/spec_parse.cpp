@@ -107,6 +107,10 @@ Expected<std::uint64_t> parse_u64(std::string_view s, std::string_view what, std
 }
 }  // namespace
 
+Expected<std::uint64_t> parse_count(std::string_view text, std::string_view what, std::uint64_t max) {
+  return parse_u64(text, what, max);
+}
+
 Expected<IdMapRange> parse_id_map(std::string_view text) {
   std::vector<std::string_view> parts;
   std::string_view t = trim(text);
@@ -138,6 +142,8 @@ Expected<IdMapRange> parse_id_map(std::string_view text) {
 Expected<MountEntry> parse_bind(std::string_view arg, bool read_only) {
   std::string opt = read_only ? "--ro-bind" : "--bind";
   auto colon = arg.find(':');
+  if (colon != std::string_view::npos && arg.find(':', colon + 1) != std::string_view::npos)
+    return Error::input(opt, "\"" + std::string(arg) + "\" has more than one ':' (want SRC[:DST])");
   std::string src(arg.substr(0, colon));
   std::string_view dst = colon == std::string_view::npos ? arg : arg.substr(colon + 1);
   if (src.empty() || src[0] != '/') return Error::input(opt, "source \"" + src + "\" must be an absolute path");
@@ -170,9 +176,11 @@ Expected<MountEntry> parse_tmpfs(std::string_view arg) {
 Expected<TimeOffsets> parse_time_offsets(std::string_view text) {
   TimeOffsets t;
   std::string_view rest = text;
-  while (!rest.empty()) {
+  if (trim(text).empty()) return Error::input("--time-offset", "empty (want monotonic=S,boottime=S)");
+  while (true) {
     auto comma = rest.find(',');
     std::string_view item = trim(rest.substr(0, comma));
+    if (item.empty()) return Error::input("--time-offset", "empty item in \"" + std::string(text) + "\"");
     auto eq = item.find('=');
     if (eq == std::string_view::npos)
       return Error::input("--time-offset", "\"" + std::string(item) + "\" (want monotonic=S,boottime=S)");
@@ -182,8 +190,10 @@ Expected<TimeOffsets> parse_time_offsets(std::string_view text) {
     auto v = parse_u64(value, "--time-offset", 1ull << 40);
     if (!v) return v.error();
     std::int64_t secs = neg ? -static_cast<std::int64_t>(v.value()) : static_cast<std::int64_t>(v.value());
-    if (clock == "monotonic") t.monotonic = secs;
-    else if (clock == "boottime") t.boottime = secs;
+    std::optional<std::int64_t>* slot = clock == "monotonic" ? &t.monotonic : clock == "boottime" ? &t.boottime : nullptr;
+    if (slot && slot->has_value())
+      return Error::input("--time-offset", std::string(clock) + " is given more than once");
+    if (slot) *slot = secs;
     else return Error::input("--time-offset", "unknown clock \"" + std::string(clock) + "\" (want monotonic or boottime)");
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
@@ -228,6 +238,9 @@ Expected<std::vector<EnvEntry>> parse_env_file(std::string_view text, std::strin
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::string_view t = trim(line);
     if (t.empty() || t.front() == '#') continue;
+    if (line.find('\0') != std::string_view::npos)
+      return Error::input("--env-file " + std::string(origin) + ":" + std::to_string(line_no),
+                          "the line holds a NUL byte (a variable cannot)");
     // Docker's env-file keeps the value verbatim; only leading blanks of the key go.
     std::string_view entry = line.substr(line.find(t.front()));
     auto e = parse_env_arg(entry);

@@ -7,6 +7,13 @@
 
 #include <sys/syscall.h>
 
+// For a function that runs in a child sharing rdbox's memory on a tiny stack and never
+// returns to its caller (the spawn guard, the vfork child's path into the stub): no
+// sanitizer instrumentation. Its redzone poison would stay in the shadow of memory the
+// parent owns, its frames would outgrow the stack, and the runtime it calls takes locks.
+// Only such functions carry it; see cmake/Sanitizers.cmake for the stub's whole file.
+#define RDBOX_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
+
 namespace rdbox::sys {
 
 #if defined(__x86_64__)

@@ -36,6 +36,9 @@ Expected<std::uint64_t> parse_clone_flags(std::string_view list);
 // bits -> "CLONE_VM", "CLONE_VFORK", ... in table order.
 std::vector<std::string> clone_flag_names(std::uint64_t bits);
 
+// A plain decimal count from 0 to max (blanks around it allowed); `what` names the option.
+Expected<std::uint64_t> parse_count(std::string_view text, std::string_view what, std::uint64_t max);
+
 // "64K", "1M", "4096" -> bytes (binary suffixes K, M, G; optional trailing B/iB).
 Expected<std::size_t> parse_size(std::string_view text);
 

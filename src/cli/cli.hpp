@@ -22,9 +22,12 @@ namespace rdbox::cli {
 
 inline constexpr int kRdboxFailed = 125;
 
-void write_all(int fd, const std::string& s);
-// "rdbox: <line>" on stderr; returns 125.
+// 0, or the errno of the write that failed.
+int write_all(int fd, const std::string& s);
+// "rdbox: <line>" on stderr, control characters escaped (always one line); returns 125.
 int fail(const std::string& line);
+// Output to stdout that did not get there is rdbox's failure: 0, or 125 with the line.
+int print(const std::string& text, const char* what);
 
 // What the run options bind to before they become Spec fields.
 struct RunArgs {
@@ -35,19 +38,20 @@ struct RunArgs {
   std::vector<std::string> env_files;
   std::string report = "text";
   std::optional<std::string> report_fd;  // --report-fd N, checked in run_cmd.cpp
+  std::optional<std::string> preserve_fds;  // --preserve-fds N, checked in run_cmd.cpp
   bool ns[rdbox::kNamespaceCount] = {};
   bool unshare_all = false;
-  std::string time_offset;
+  std::optional<std::string> time_offset;  // optional: given empty must differ from not given
   std::vector<std::string> uid_maps, gid_maps, binds, ro_binds, tmpfs;
   // --bind, --ro-bind and --tmpfs as given, in order: mounts apply in this order.
   std::vector<std::pair<std::string, std::string>> mounts_in_order;
-  std::string user;
+  std::optional<std::string> user;
 };
 
 struct CompareArgs {
-  std::string modes;
+  std::optional<std::string> modes;  // optional: given empty must differ from not given
   std::string rounds = "200";
-  std::string rss;
+  std::optional<std::string> rss;
   std::string format = "table";
   bool touch = false;
 };

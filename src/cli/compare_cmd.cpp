@@ -19,8 +19,8 @@ rdbox::Status finish_compare(rdbox::CompareSpec& cmp, const CompareArgs& c) {
   if (c.rounds.empty() || *end || errno == ERANGE || n < 1 || n > 1'000'000)
     return rdbox::Error::input("-n", "\"" + c.rounds + "\" is not a count between 1 and 1000000");
   cmp.rounds = static_cast<int>(n);
-  if (!c.rss.empty() && c.rss != "0") {  // 0: do not grow
-    auto r = rdbox::parse_size(c.rss);
+  if (c.rss && *c.rss != "0") {  // 0: do not grow
+    auto r = rdbox::parse_size(*c.rss);
     if (!r) return rdbox::Error::input("--rss", r.error().what());
     cmp.rss = r.value();
   }
@@ -29,15 +29,17 @@ rdbox::Status finish_compare(rdbox::CompareSpec& cmp, const CompareArgs& c) {
   else if (c.format == "json") cmp.format = rdbox::CompareFormat::json;
   else if (c.format == "csv") cmp.format = rdbox::CompareFormat::csv;
   else return rdbox::Error::input("--format", "unknown format \"" + c.format + "\" (want table, json or csv)");
-  std::string_view list = c.modes;
-  while (!list.empty()) {
+  if (!c.modes) return rdbox::ok();
+  if (c.modes->empty()) return rdbox::Error::input("--modes", "empty list");
+  std::string_view list = *c.modes;
+  while (true) {
     auto comma = list.find(',');
     std::string m(list.substr(0, comma));
-    if (!m.empty()) cmp.modes.push_back(m);
+    if (m.empty()) return rdbox::Error::input("--modes", "an empty item in \"" + *c.modes + "\"");
+    cmp.modes.push_back(m);
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
-  if (!c.modes.empty() && cmp.modes.empty()) return rdbox::Error::input("--modes", "empty list");
   return rdbox::ok();
 }
 
@@ -57,7 +59,7 @@ int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c
     case rdbox::CompareFormat::json: text = rdbox::format_json(cmp, result.value()) + "\n"; break;
     case rdbox::CompareFormat::csv: text = rdbox::format_csv(result.value()); break;
   }
-  write_all(1, text);
+  if (int rc = print(text, "compare")) return rc;
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // rdbox's command line: parse into a Spec, call the library, print the Report.
 // Nothing after src/cli sees CLI11 types; the files here are described in cli.hpp.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,31 +9,41 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "rdbox/bytes.hpp"
 #include "rdbox/compare.hpp"
 #include "rdbox/doctor.hpp"
 #include "rdbox/spec.hpp"
 
 namespace rdbox::cli {
 
-void write_all(int fd, const std::string& s) {
+int write_all(int fd, const std::string& s) {
   const char* p = s.data();
   std::size_t left = s.size();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
     p += n;
     left -= static_cast<std::size_t>(n);
   }
+  return 0;
 }
 
 int fail(const std::string& line) {
-  write_all(2, "rdbox: " + line + "\n");
+  write_all(2, "rdbox: " + rdbox::one_line(line) + "\n");
   return kRdboxFailed;
+}
+
+int print(const std::string& text, const char* what) {
+  if (int e = write_all(1, text)) return fail(std::string(what) + ": writing to stdout: " + std::strerror(e));
+  return 0;
 }
 
 }  // namespace rdbox::cli
@@ -60,15 +71,26 @@ void sanitize_process() {
   // SIGPIPE is blocked, not ignored: an ignored signal would be inherited by the command
   // (and, under CLONE_SIGHAND, reset under rdbox's feet by the stub); a blocked one stays
   // pending here and the command starts with an empty mask.
+  // SIGXFSZ likewise: a report past RLIMIT_FSIZE fails with EFBIG instead of killing rdbox.
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGPIPE);
+  sigaddset(&mask, SIGXFSZ);
   ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+}
+
+// rdbox's own stack is the main thread's: below this soft RLIMIT_STACK, parsing and
+// reporting could overflow it and rdbox would die of SIGSEGV instead of saying why.
+constexpr rlim_t kMinStackLimit = 256 * 1024;
+bool stack_limit_too_small() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_STACK, &rl) != 0) return false;
+  return rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < kMinStackLimit;
 }
 
 struct LogArgs {
   int verbose = 0;
-  std::string level;
+  std::optional<std::string> level;  // given empty is an error, not "not given"
 };
 
 bool valid_log_level(const std::string& level) {
@@ -78,7 +100,7 @@ bool valid_log_level(const std::string& level) {
 }
 
 void setup_logging(const LogArgs& log) {
-  if (log.verbose == 0 && log.level.empty()) {
+  if (log.verbose == 0 && !log.level) {
     spdlog::set_level(spdlog::level::off);
     return;
   }
@@ -86,7 +108,7 @@ void setup_logging(const LogArgs& log) {
   logger->set_pattern("rdbox: [%l] %v");
   spdlog::set_default_logger(logger);
   spdlog::level::level_enum lvl = log.verbose >= 2 ? spdlog::level::trace : spdlog::level::debug;
-  if (!log.level.empty()) lvl = spdlog::level::from_str(log.level);
+  if (log.level) lvl = spdlog::level::from_str(*log.level);
   spdlog::set_level(lvl);
 }
 
@@ -151,11 +173,11 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
     if (e.get_exit_code() == 0) return app.exit(e);
     return fail(e.what());
   }
-  if (!log.level.empty() && !valid_log_level(log.level))
-    return fail("--log-level: unknown level \"" + log.level + "\" (want trace, debug, info, warn, error or off)");
+  if (log.level && !valid_log_level(*log.level))
+    return fail("--log-level: unknown level \"" + *log.level + "\" (want trace, debug, info, warn, error or off)");
   setup_logging(log);
   if (version) {
-    write_all(1, version_text());
+    return print(version_text(), "--version");
     return 0;
   }
 
@@ -166,7 +188,7 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
     return run_command(spec, args);
   }
   if (doctor->parsed()) {
-    write_all(1, rdbox::doctor().text);
+    return print(rdbox::doctor().text, "doctor");
     return 0;  // a report, not a verdict: problems are listed in it
   }
   if (compare->parsed()) {
@@ -183,10 +205,13 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
 
 int main(int argc, char** argv) {
   sanitize_process();
+  if (stack_limit_too_small())
+    return fail("RLIMIT_STACK: the soft limit is below rdbox's minimum of " + std::to_string(kMinStackLimit >> 10) +
+                " KiB (raise it, e.g. ulimit -s " + std::to_string(kMinStackLimit >> 10) + ")");
   // CLI11 reports --version with an exception; the first throw in a static binary costs
   // more than a whole run. Answer it here.
   if (argc == 2 && std::string_view(argv[1]) == "--version") {
-    write_all(1, version_text());
+    return print(version_text(), "--version");
     return 0;
   }
   std::string chosen, error;

@@ -34,7 +34,7 @@ const OptionDef kOptions[] = {
     RDBOX_OPT("--env-file", "FILE", kBoth, "Command", a->add_option(n, t.args.env_files, "Read KEY=VAL lines from FILE ('#' comments)")),
     RDBOX_OPT("--clear-env", "", kBoth, "Command", a->add_flag(n, t.spec.clear_env, "Start the command's environment empty")),
     RDBOX_OPT("-w,--workdir", "DIR", kBoth, "Command", a->add_option(n, t.spec.workdir, "Working directory of the command")),
-    RDBOX_OPT("--preserve-fds", "N", kBoth, "Command", a->add_option(n, t.spec.preserve_fds, "Pass fds 3..3+N-1 to the command")),
+    RDBOX_OPT("--preserve-fds", "N", kBoth, "Command", a->add_option(n, t.args.preserve_fds, "Pass fds 3..3+N-1 to the command")),
     RDBOX_OPT("--newpid", "", kBoth, "Namespaces", a->add_flag(n, t.args.ns[0], "New PID namespace: the command is PID 1")),
     RDBOX_OPT("--newns", "", kBoth, "Namespaces", a->add_flag(n, t.args.ns[1], "New mount namespace")),
     RDBOX_OPT("--newuts", "", kBoth, "Namespaces", a->add_flag(n, t.args.ns[2], "New UTS namespace (hostname)")),

@@ -1,6 +1,7 @@
 // rdbox run: the Spec from the CLI's words, the library's run, and the report written
 // where the user asked (stderr, --report-file PATH or --report-fd N).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -21,24 +22,63 @@ namespace rdbox::cli {
 
 namespace {
 
-rdbox::Expected<std::string> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return rdbox::Error::sys("--env-file \"" + path + "\"", errno);
+// An --env-file larger than this is refused (it is read whole, before anything runs).
+constexpr std::size_t kMaxEnvFileBytes = std::size_t{1} << 20;
+
+// A regular file of at most kMaxEnvFileBytes, read without blocking: a FIFO with no
+// writer or /dev/zero is refused instead of hanging or growing without bound.
+rdbox::Expected<std::string> read_env_file(const std::string& path) {
+  if (path.empty()) return rdbox::Error::input("--env-file", "must not be empty");
+  std::string ctx = "--env-file \"" + path + "\"";
+  rdbox::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) return rdbox::Error::sys(ctx, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return rdbox::Error::sys(ctx, errno);
+  if (!S_ISREG(st.st_mode)) return rdbox::Error::input(ctx, "not a regular file");
+  std::string too_big = "larger than " + std::to_string(kMaxEnvFileBytes >> 20) + " MiB";
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxEnvFileBytes) return rdbox::Error::input(ctx, too_big);
   std::string text;
   char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+  while (true) {  // the size may change while it is read: bound the read itself too
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return rdbox::Error::sys("--env-file \"" + path + "\"", e);
+      return rdbox::Error::sys(ctx, errno);
     }
+    if (text.size() + static_cast<std::size_t>(n) > kMaxEnvFileBytes) return rdbox::Error::input(ctx, too_big);
     text.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   return text;
 }
+
+// The report file: created when missing, emptied only when it is a regular file. Never
+// through a symbolic link (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK), never
+// truncating a device (O_TRUNC only by ftruncate, after the check).
+rdbox::Expected<rdbox::Fd> open_report_file(const std::string& path) {
+  std::string ctx = "--report-file \"" + path + "\"";
+  rdbox::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644));
+  if (!fd && errno == ELOOP) return rdbox::Error::input(ctx, "is a symbolic link (refused: never written through a link)");
+  if (!fd && errno == ENXIO) return rdbox::Error::input(ctx, "not a regular file");  // FIFO or socket
+  if (!fd) return rdbox::Error::sys(ctx, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return rdbox::Error::sys(ctx, errno);
+  if (!S_ISREG(st.st_mode)) return rdbox::Error::input(ctx, "not a regular file");
+  // Another name for the same file (a hard link planted in a shared directory) would
+  // have rdbox overwrite what that name holds.
+  if (st.st_nlink > 1) return rdbox::Error::input(ctx, "has other hard links (refused)");
+  if (::ftruncate(fd.get(), 0) != 0 || ::fcntl(fd.get(), F_SETFL, 0) != 0) return rdbox::Error::sys(ctx, errno);
+  return fd;
+}
+
+// Where the report goes, and the first write that failed there.
+struct ReportSink {
+  int fd = 2;
+  int err = 0;
+  void write(const std::string& line) {
+    if (int e = write_all(fd, line + "\n"); e && !err) err = e;
+  }
+};
 
 rdbox::Status finish_mode_and_sizes(rdbox::Spec& spec, const RunArgs& a) {
   if (a.mode) {
@@ -67,8 +107,8 @@ rdbox::Status finish_mode_and_sizes(rdbox::Spec& spec, const RunArgs& a) {
 rdbox::Status finish_sandbox(rdbox::Spec& spec, const RunArgs& a) {
   for (std::size_t k = 0; k < rdbox::kNamespaceCount; ++k)
     if (a.ns[k] || a.unshare_all) spec.namespaces |= rdbox::kNamespaces[k].flag;
-  if (!a.time_offset.empty()) {
-    auto t = rdbox::parse_time_offsets(a.time_offset);
+  if (a.time_offset) {
+    auto t = rdbox::parse_time_offsets(*a.time_offset);
     if (!t) return t.error();
     spec.time_offsets = t.value();
   }
@@ -87,8 +127,8 @@ rdbox::Status finish_sandbox(rdbox::Spec& spec, const RunArgs& a) {
     if (!r) return r.error();
     spec.mounts.push_back(std::move(r.value()));
   }
-  if (!a.user.empty()) {
-    auto u = rdbox::parse_user(a.user);
+  if (a.user) {
+    auto u = rdbox::parse_user(*a.user);
     if (!u) return u.error();
     spec.user = u.value();
   }
@@ -126,32 +166,35 @@ void log_plan(const rdbox::Plan& p) {
                 p.workdir.empty() ? "(inherited)" : p.workdir, p.preserved.size());
 }
 
-void write_report(const rdbox::Spec& spec, const rdbox::Plan& plan, const rdbox::Outcome& out, int report_out) {
-  bool ran = out.kind == rdbox::OutcomeKind::exited || out.kind == rdbox::OutcomeKind::signaled;
+void write_report(const rdbox::Spec& spec, const rdbox::Plan& plan, const rdbox::Outcome& out, ReportSink& sink) {
+  bool ran = out.ran();
   if (!ran) spdlog::debug("failed at step {}: {}", out.step, out.message);
   switch (spec.report) {
-    case rdbox::ReportFormat::text:
-      write_all(report_out, rdbox::text_report(out) + "\n");
-      // A failure is also said on stderr when the report goes elsewhere.
-      if (!ran && report_out != 2) write_all(2, rdbox::text_report(out) + "\n");
-      break;
-    case rdbox::ReportFormat::json:
-      write_all(report_out, rdbox::json_report(spec, &plan, out) + "\n");
-      if (!ran && report_out != 2) write_all(2, rdbox::text_report(out) + "\n");
-      break;
-    case rdbox::ReportFormat::none:
-      if (!ran) write_all(2, rdbox::text_report(out) + "\n");
-      break;
+    case rdbox::ReportFormat::text: sink.write(rdbox::text_report(out)); break;
+    case rdbox::ReportFormat::json: sink.write(rdbox::json_report(spec, &plan, out)); break;
+    case rdbox::ReportFormat::none: break;
   }
+  // A failure is also said on stderr when the report goes elsewhere (or nowhere).
+  if (!ran && (sink.fd != 2 || spec.report == rdbox::ReportFormat::none)) write_all(2, rdbox::text_report(out) + "\n");
 }
 
 }  // namespace
 
 rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
+  if (a.preserve_fds) {
+    const std::string& s = *a.preserve_fds;
+    char* end = nullptr;
+    errno = 0;
+    long n = std::strtol(s.c_str(), &end, 10);
+    if (s.empty() || *end || errno == ERANGE || s[0] == '+' || s[0] == ' ' || n < 0 || n > rdbox::kMaxPreserveFds)
+      return rdbox::Error::input("--preserve-fds", "\"" + s + "\" is not a count between 0 and " +
+                                                       std::to_string(rdbox::kMaxPreserveFds));
+    spec.preserve_fds = static_cast<int>(n);
+  }
   if (auto s = finish_mode_and_sizes(spec, a); !s) return s;
   if (auto s = finish_sandbox(spec, a); !s) return s;
   for (const auto& path : a.env_files) {
-    auto text = read_file(path);
+    auto text = read_env_file(path);
     if (!text) return text.error();
     auto entries = rdbox::parse_env_file(text.value(), path);
     if (!entries) return entries.error();
@@ -179,31 +222,35 @@ int run_command(rdbox::Spec& spec, RunArgs& args) {
   if (!plan) return fail(plan.error().what());
   log_plan(plan.value());
   if (spec.dry_run) {
-    write_all(1, rdbox::dry_run_json(spec, plan.value()) + "\n");
+    if (int e = write_all(1, rdbox::dry_run_json(spec, plan.value()) + "\n"))
+      return fail(std::string("--dry-run: writing to stdout: ") + std::strerror(e));
     return 0;
   }
   if (fd_given > 2) ::fcntl(fd_given, F_SETFD, FD_CLOEXEC);
 
   // The event sink writes to the report file, which must exist before the session runs
   // but only once everything else has been set up (nothing is left behind on an error).
-  auto report_to = std::make_shared<int>(fd_given >= 0 ? fd_given : 2);
+  auto sink = std::make_shared<ReportSink>();
+  sink->fd = fd_given >= 0 ? fd_given : 2;
   rdbox::SessionOptions opts;
   opts.forward_signals = opts.reap_orphans = opts.watch_stops = true;  // the CLI owns its process
   if (spec.report == rdbox::ReportFormat::text)
-    opts.on_event = [report_to](pid_t pid, const rdbox::ChildEvent& ev) {
-      write_all(*report_to, rdbox::event_line(pid, ev) + "\n");
-    };
+    opts.on_event = [sink](pid_t pid, const rdbox::ChildEvent& ev) { sink->write(rdbox::event_line(pid, ev)); };
   auto session = rdbox::Session::create(std::move(opts));
   if (!session) return fail(session.error().what());
   rdbox::Fd report_file;
   if (spec.report_file) {
-    int fd = ::open(spec.report_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return fail("--report-file \"" + *spec.report_file + "\": " + std::strerror(errno));
-    report_file.reset(fd);
-    *report_to = fd;
+    auto f = open_report_file(*spec.report_file);
+    if (!f) return fail(f.error().what());
+    report_file = std::move(f.value());
+    sink->fd = report_file.get();
   }
   rdbox::Outcome out = session.value()->run(plan.value());
-  write_report(spec, plan.value(), out, *report_to);
+  write_report(spec, plan.value(), out, *sink);
+  // The command ran: its status stays the exit code, and a lost report is said once.
+  if (sink->err && sink->fd != 2)
+    fail(std::string(spec.report_file ? "--report-file \"" + *spec.report_file + "\"" : "--report-fd") + ": " +
+         std::strerror(sink->err));
   return out.exit_code();
 }
 

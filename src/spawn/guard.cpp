@@ -19,7 +19,7 @@ namespace rdbox {
 
 namespace {
 // Runs on its own stack in rdbox's memory: raw system calls only (see stub.cpp).
-int guard_main(void* arg) {
+RDBOX_NO_SANITIZE int guard_main(void* arg) {
   auto* shared = static_cast<SpawnGuard::Shared*>(arg);
   unsigned long usr1 = 1UL << (SIGUSR1 - 1);
   sys::call(SYS_rt_sigprocmask, SIG_BLOCK, &usr1, nullptr, 8);

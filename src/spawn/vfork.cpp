@@ -5,11 +5,13 @@
 #include <cerrno>
 
 #include "../stub/stub.hpp"
+#include "../sys.hpp"
 #include "launch.hpp"
 
 namespace rdbox {
 
-__attribute__((noinline)) pid_t spawn_vfork(const PlanView* view) {
+// The child runs in this frame on rdbox's stack until it execs (RDBOX_NO_SANITIZE).
+__attribute__((noinline)) RDBOX_NO_SANITIZE pid_t spawn_vfork(const PlanView* view) {
   pid_t pid = ::vfork();
   if (pid == 0) exec_stub(view);
   return pid < 0 ? -errno : pid;
