@@ -168,7 +168,9 @@ TEST_F(Compare, TouchShowsForksCopyOnWriteFaults) {
   ASSERT_EQ(heap.exit_code, 0) << heap.err;
   auto h = parse_json(heap.out);
   ASSERT_TRUE(h);
-  EXPECT_GT((*h)["results"][0]["touch_minflt_per_run"].get<double>(), 1) << h->dump();
+  // (How many pages that is depends on the allocator: a sanitizer's keeps little in the
+  // heap proper, so only "some, and more than with a shared address space" is asserted.)
+  EXPECT_GT((*h)["results"][0]["touch_minflt_per_run"].get<double>(), 0) << h->dump();
   EXPECT_GT((*h)["results"][0]["touch_minflt_per_run"].get<double>(),
             (*h)["results"][1]["touch_minflt_per_run"].get<double>()) << h->dump();
 }

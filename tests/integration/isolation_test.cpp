@@ -51,6 +51,25 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
   return out;
 }
 
+// Processes whose command line is exactly `cmdline` (a unique token in it): waits up to
+// 2 s for them to be gone, kills (by pid) and counts those that are not.
+std::size_t survivors(const std::string& cmdline) {
+  std::vector<pid_t> found;
+  auto none = [&] {
+    found.clear();
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      std::string name = e.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      pid_t pid = std::stoi(name);
+      if (proc_cmdline(pid) == cmdline && alive(pid)) found.push_back(pid);
+    }
+    return found.empty();
+  };
+  wait_until(none, 2s);
+  for (pid_t pid : found) ::kill(pid, SIGKILL);
+  return found.size();
+}
+
 }  // namespace
 
 TEST_F(Isolation, MountsApplyInTheOrderGiven) {
@@ -189,21 +208,8 @@ TEST_F(Isolation, NoCommandOutlivesAKilledRdboxUnderNewpid) {
       p.finish();
     }
   }
-  // Any `sleep <token>` left is a survivor: find them by their unique argument, kill by pid.
-  std::vector<pid_t> survivors;
-  auto scan = [&] {
-    survivors.clear();
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-      std::string name = e.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      pid_t pid = std::stoi(name);
-      if (proc_cmdline(pid) == "/bin/sleep " + token && alive(pid)) survivors.push_back(pid);
-    }
-    return survivors.empty();
-  };
-  bool clean = wait_until(scan, 2s);
-  for (pid_t pid : survivors) ::kill(pid, SIGKILL);
-  EXPECT_TRUE(clean) << survivors.size() << " commands outlived a killed rdbox";
+  std::size_t left = survivors("/bin/sleep " + token);
+  EXPECT_EQ(left, 0u) << left << " commands outlived a killed rdbox";
 }
 
 TEST_F(Isolation, EverySignalButTheSynchronousOnesReachesTheCommand) {
@@ -267,21 +273,8 @@ TEST_F(Isolation, SwitchingIdentityKeepsTheCommandTiedToRdbox) {
     ::kill(p.pid(), SIGKILL);
     p.finish();
   }
-  std::vector<pid_t> survivors;
-  bool clean = wait_until(
-      [&] {
-        survivors.clear();
-        for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-          std::string name = e.path().filename();
-          if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-          pid_t pid = std::stoi(name);
-          if (proc_cmdline(pid) == "/bin/sleep " + token && alive(pid)) survivors.push_back(pid);
-        }
-        return survivors.empty();
-      },
-      2s);
-  for (pid_t pid : survivors) ::kill(pid, SIGKILL);
-  EXPECT_TRUE(clean) << survivors.size() << " commands run as --user outlived a killed rdbox";
+  std::size_t left = survivors("/bin/sleep " + token);
+  EXPECT_EQ(left, 0u) << left << " commands run as --user outlived a killed rdbox";
 }
 
 namespace {
