@@ -2,11 +2,11 @@
 # Installed as share/bash-completion/completions/rdbox; try it from a checkout with
 #   source completions/rdbox.bash
 # Completes subcommands, options, their fixed values (modes, report formats, clone flags,
-# log levels, clocks; capability names for --cap-add/--cap-drop, which rdbox does not
-# have yet) and, after the options, the command and its arguments. tests/install/help_consistency.sh checks every option of --help is here.
+# log levels, clocks; capability names for --cap-add/--cap-drop) and, after the options, the command and its arguments. tests/install/help_consistency.sh checks every option of --help is here.
 
 _rdbox_global_opts="-h --help -v --verbose --log-level --version"
-_rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-run"
+_rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-run
+ --cap-add --cap-drop --no-new-privs --seccomp --rlimit --timeout --kill-after"
 _rdbox_compare_opts="--modes -n --rss --touch --format"
 _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --clear-env
  -w --workdir --preserve-fds --newpid --newns --newuts --newipc --newnet --newuser
@@ -16,7 +16,7 @@ _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --cle
 _rdbox_value_opts="--log-level --mode --report --report-file --report-fd --modes -n --rss
  --format --clone-flags --stack-size --argv0 -e --env --env-file -w --workdir --preserve-fds
  --time-offset --hostname --uid-map --gid-map --user --rootfs --bind --ro-bind --tmpfs
- --cap-add --cap-drop"
+ --cap-add --cap-drop --seccomp --rlimit --timeout --kill-after"
 _rdbox_caps="CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_AUDIT_WRITE CAP_BLOCK_SUSPEND CAP_BPF
  CAP_CHECKPOINT_RESTORE CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
  CAP_IPC_LOCK CAP_IPC_OWNER CAP_KILL CAP_LEASE CAP_LINUX_IMMUTABLE CAP_MAC_ADMIN
@@ -47,6 +47,8 @@ _rdbox_value() {
     --clone-flags) _rdbox_list "FILES FS IO SYSVSEM PIDFD SIGHAND" ;;
     --time-offset) _rdbox_list "monotonic= boottime=" ;;
     --cap-add|--cap-drop) _rdbox_list "$_rdbox_caps" ;;
+    --seccomp) COMPREPLY=($(compgen -W "default unconfined" -- "$cur") $(compgen -f -- "$cur")) ;;
+    --rlimit) COMPREPLY=($(compgen -W "NOFILE= NPROC= AS= CPU= CORE= FSIZE= STACK= MEMLOCK=" -- "$cur")) ;;
     --stack-size) COMPREPLY=($(compgen -W "16K 64K 256K 1M 8M" -- "$cur")) ;;
     --rss) COMPREPLY=($(compgen -W "64M 256M 1G 4G" -- "$cur")) ;;
     -n) COMPREPLY=($(compgen -W "10 100 200 1000" -- "$cur")) ;;

@@ -102,6 +102,18 @@ SandboxConfig to_config(const Spec& spec, char** environ_in) {
   p.cwd = spec.workdir ? *spec.workdir : spec.rootfs ? "/" : "";
   p.user = spec.user;
   p.preserve_fds = spec.preserve_fds;
+  if (spec.capabilities) {
+    std::uint64_t s = *spec.capabilities;
+    // A non-root command keeps them across exec only through the ambient set.
+    bool non_root = spec.user && spec.user->uid != 0;
+    p.caps = CapabilitySets{s, s, s, s, non_root ? s : 0};
+  }
+  p.no_new_privs = spec.no_new_privs || !spec.seccomp_profile.empty();
+  p.rlimits = spec.rlimits;
+  c.seccomp_profile = spec.seccomp_profile;
+  c.seccomp_name = spec.seccomp_name;
+  c.timeout.seconds = spec.timeout_s;
+  c.timeout.kill_after = spec.kill_after_s;
   c.processes.push_back(std::move(p));
   return c;
 }

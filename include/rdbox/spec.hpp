@@ -112,6 +112,13 @@ struct Spec {
   bool read_only = false;
   bool dry_run = false;
 
+  // Confinement (explicit options; a --rootfs run's defaults come with issue 9's rest).
+  std::optional<std::uint64_t> capabilities;  // the sets' value, when --cap-add/--cap-drop asked
+  bool no_new_privs = false;
+  std::vector<Rlimit> rlimits;
+  std::string seccomp_profile, seccomp_name;  // empty: no filter
+  double timeout_s = 0, kill_after_s = 5;
+
   // The namespaces after implications: --hostname → uts, --rootfs/--bind/--tmpfs → mount,
   // --init → pid, --uid-map → user.
   std::uint64_t effective_namespaces() const;

@@ -46,6 +46,8 @@ struct RunArgs {
   // --bind, --ro-bind and --tmpfs as given, in order: mounts apply in this order.
   std::vector<std::pair<std::string, std::string>> mounts_in_order;
   std::optional<std::string> user;
+  std::vector<std::string> cap_add, cap_drop, rlimits;
+  std::optional<std::string> seccomp, timeout, kill_after;
 };
 
 struct CompareArgs {

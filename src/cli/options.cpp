@@ -57,6 +57,13 @@ const OptionDef kOptions[] = {
     RDBOX_OPT("--ro-bind", "SRC[:DST]", kBoth, "Root filesystem", a->add_option(n, t.args.ro_binds, "Read-only bind mount (repeatable)")),
     RDBOX_OPT("--tmpfs", "DST", kBoth, "Root filesystem", a->add_option(n, t.args.tmpfs, "A tmpfs at DST (repeatable)")),
     RDBOX_OPT("--read-only", "", kBoth, "Root filesystem", a->add_flag(n, t.spec.read_only, "Make the new root read-only")),
+    RDBOX_OPT("--cap-add", "CAP", kRun, "Confinement", a->add_option(n, t.args.cap_add, "Keep capability CAP, with or without CAP_, any case (repeatable)")),
+    RDBOX_OPT("--cap-drop", "CAP", kRun, "Confinement", a->add_option(n, t.args.cap_drop, "Drop capability CAP, or ALL (repeatable)")),
+    RDBOX_OPT("--no-new-privs", "", kRun, "Confinement", a->add_flag(n, t.spec.no_new_privs, "Set no_new_privs: exec never gains privilege")),
+    RDBOX_OPT("--seccomp", "PROFILE", kRun, "Confinement", a->add_option(n, t.args.seccomp, "default, unconfined, or a JSON profile FILE (docker/OCI format); implies --no-new-privs")),
+    RDBOX_OPT("--rlimit", "NAME=SOFT[:HARD]", kRun, "Confinement", a->add_option(n, t.args.rlimits, "A resource limit: NOFILE, NPROC, AS, CPU, CORE, FSIZE, STACK... (repeatable)")),
+    RDBOX_OPT("--timeout", "DURATION", kRun, "Confinement", a->add_option(n, t.args.timeout, "SIGTERM the whole sandbox after DURATION (10, 10s, 500ms, 2m, 1h); exit 124")),
+    RDBOX_OPT("--kill-after", "DURATION", kRun, "Confinement", a->add_option(n, t.args.kill_after, "SIGKILL this long after the timeout's SIGTERM (default 5s)")),
 };
 #undef RDBOX_OPT
 const std::size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);

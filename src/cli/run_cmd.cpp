@@ -1,6 +1,8 @@
 // rdbox run: the Spec from the CLI's words, the library's run, and the report written
 // where the user asked (stderr, --report-file PATH or --report-fd N).
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -9,12 +11,14 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "cli/cli.hpp"
 #include "rdbox/fd.hpp"
 #include "rdbox/plan.hpp"
 #include "rdbox/report.hpp"
 #include "rdbox/run.hpp"
+#include "rdbox/seccomp.hpp"
 
 extern char** environ;
 
@@ -22,14 +26,14 @@ namespace rdbox::cli {
 
 namespace {
 
-// An --env-file larger than this is refused (it is read whole, before anything runs).
+// An --env-file or --seccomp file larger than this is refused (read whole, before anything runs).
 constexpr std::size_t kMaxEnvFileBytes = std::size_t{1} << 20;
 
 // A regular file of at most kMaxEnvFileBytes, read without blocking: a FIFO with no
 // writer or /dev/zero is refused instead of hanging or growing without bound.
-rdbox::Expected<std::string> read_env_file(const std::string& path) {
-  if (path.empty()) return rdbox::Error::input("--env-file", "must not be empty");
-  std::string ctx = "--env-file \"" + path + "\"";
+rdbox::Expected<std::string> read_small_file(const std::string& path, const std::string& option) {
+  if (path.empty()) return rdbox::Error::input(option, "must not be empty");
+  std::string ctx = option + " \"" + path + "\"";
   rdbox::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return rdbox::Error::sys(ctx, errno);
   struct stat st {};
@@ -180,7 +184,88 @@ void write_report(const rdbox::Spec& spec, const rdbox::Plan& plan, const rdbox:
 
 }  // namespace
 
+// "10", "10s", "500ms", "2m", "1h" → seconds; more than 0.
+rdbox::Expected<double> parse_duration(const std::string& text, const std::string& option) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  double scale = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 1e-3 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
+  if (text.empty() || end == text.c_str() || errno == ERANGE || scale < 0 || !(v > 0) || v * scale > 1e9)
+    return rdbox::Error::input(option, "\"" + text + "\" is not a duration (want e.g. 10, 10s, 500ms, 2m, 1h)");
+  return v * scale;
+}
+
+// "NOFILE=1024", "nofile=1024:4096", "AS=unlimited".
+rdbox::Expected<rdbox::Rlimit> parse_rlimit(const std::string& text) {
+  auto eq = text.find('=');
+  int res = rdbox::rlimit_number(text.substr(0, eq));
+  if (eq == std::string::npos || res < 0)
+    return rdbox::Error::input("--rlimit", "\"" + text + "\" (want NAME=SOFT[:HARD], NAME one of NOFILE, NPROC, AS, ...)");
+  auto number = [&](const std::string& v, std::uint64_t* out) {
+    if (v == "unlimited" || v == "infinity") return *out = RLIM_INFINITY, true;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || *end || errno == ERANGE || v[0] == '-' || v[0] == '+') return false;
+    return *out = n, true;
+  };
+  std::string values = text.substr(eq + 1);
+  auto colon = values.find(':');
+  rdbox::Rlimit r{res, 0, 0};
+  if (!number(values.substr(0, colon), &r.soft) ||
+      !number(colon == std::string::npos ? values.substr(0, colon) : values.substr(colon + 1), &r.hard))
+    return rdbox::Error::input("--rlimit", "\"" + text + "\": limits are numbers or \"unlimited\"");
+  return r;
+}
+
+// --cap-drop first, then --cap-add, from every capability: the sets the command gets.
+rdbox::Expected<std::uint64_t> capability_set(const RunArgs& a) {
+  std::uint64_t all = (std::uint64_t{1} << (CAP_LAST_CAP + 1)) - 1, set = all;
+  for (const auto* list : {&a.cap_drop, &a.cap_add})
+    for (const auto& name : *list) {
+      const char* opt = list == &a.cap_add ? "--cap-add" : "--cap-drop";
+      int cap = rdbox::capability_number(name);
+      if (cap == -1) return rdbox::Error::input(opt, "unknown capability \"" + name + "\"");
+      std::uint64_t bits = cap == -2 ? all : std::uint64_t{1} << cap;
+      set = list == &a.cap_add ? (set | bits) : (set & ~bits);
+    }
+  return set;
+}
+
+rdbox::Status finish_confinement(rdbox::Spec& spec, const RunArgs& a) {
+  if (!a.cap_add.empty() || !a.cap_drop.empty()) {
+    auto caps = capability_set(a);
+    if (!caps) return caps.error();
+    spec.capabilities = caps.value();
+  }
+  for (const auto& r : a.rlimits) {
+    auto l = parse_rlimit(r);
+    if (!l) return l.error();
+    spec.rlimits.push_back(l.value());
+  }
+  if (a.seccomp && *a.seccomp == "default") {
+    spec.seccomp_profile = std::string(rdbox::default_seccomp_profile());
+    spec.seccomp_name = "default";
+  } else if (a.seccomp && *a.seccomp != "unconfined") {
+    auto text = read_small_file(*a.seccomp, "--seccomp");
+    if (!text) return text.error();
+    spec.seccomp_profile = text.value();
+    spec.seccomp_name = *a.seccomp;
+  }
+  if (a.kill_after && !a.timeout) return rdbox::Error::input("--kill-after", "needs --timeout");
+  for (auto [opt, value, out] : {std::tuple{"--timeout", &a.timeout, &spec.timeout_s},
+                                 std::tuple{"--kill-after", &a.kill_after, &spec.kill_after_s}}) {
+    if (!*value) continue;
+    auto d = parse_duration(**value, opt);
+    if (!d) return d.error();
+    *out = d.value();
+  }
+  return rdbox::ok();
+}
+
 rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
+  if (auto s = finish_confinement(spec, a); !s) return s;
   if (a.preserve_fds) {
     const std::string& s = *a.preserve_fds;
     char* end = nullptr;
@@ -194,7 +279,7 @@ rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
   if (auto s = finish_mode_and_sizes(spec, a); !s) return s;
   if (auto s = finish_sandbox(spec, a); !s) return s;
   for (const auto& path : a.env_files) {
-    auto text = read_env_file(path);
+    auto text = read_small_file(path, "--env-file");
     if (!text) return text.error();
     auto entries = rdbox::parse_env_file(text.value(), path);
     if (!entries) return entries.error();

@@ -373,3 +373,45 @@ TEST_F(Isolation, ALinkInTheRootfsCannotLeadACreationIntoABindSource) {
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_EQ(listing(victim), std::vector<std::string>{});
 }
+
+TEST_F(Isolation, ConfinementOptionsDoWhatTheySay) {
+  // A time limit: exit 124 and a line that says so; PID 1 ignoring SIGTERM gets SIGKILL.
+  Result t = run({"run", "--timeout", "300ms", "--", "/bin/sleep", "5"});
+  EXPECT_EQ(t.exit_code, 124) << t.err;
+  EXPECT_NE(t.err.find("timed out after 0.3s (killed by signal 15 (SIGTERM))"), std::string::npos) << t.err;
+  Result k = run(with_priv({"run", "--newpid", "--timeout", "200ms", "--kill-after", "300ms", "--", "/bin/sh", "-c",
+                            "trap '' TERM; sleep 5"}));
+  EXPECT_EQ(k.exit_code, 124) << k.err;
+  EXPECT_NE(k.err.find("killed by signal 9"), std::string::npos) << k.err;
+  EXPECT_LT(k.elapsed, 4s);
+  // Resource limits.
+  Result l = run({"run", "--rlimit", "nofile=77:99", "--", "/bin/sh", "-c", "ulimit -n; ulimit -Hn"});
+  EXPECT_EQ(l.out, "77\n99\n") << l.err;
+  // Capabilities: only what was kept (inside a user namespace when unprivileged).
+  Result c = run(with_priv({"run", "--cap-drop", "ALL", "--cap-add", "net_bind_service", "--", "/bin/sh", "-c",
+                            "grep -E '^(CapEff|CapBnd)' /proc/self/status"}));
+  EXPECT_EQ(c.out, "CapEff:\t0000000000000400\nCapBnd:\t0000000000000400\n") << c.err;
+  // The default seccomp profile: no new namespaces, no keyring; no_new_privs set.
+  Result s = run(with_priv({"run", "--seccomp", "default", "--", "/bin/sh", "-c",
+                            "unshare -U true 2>/dev/null && echo ESCAPED; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}));
+  EXPECT_EQ(s.out, "NoNewPrivs:\t1\nSeccomp:\t2\n") << s.err;
+}
+
+TEST_F(Isolation, BadConfinementInputIsOneLineAnd125) {
+  TempDir tmp;
+  std::string notjson = tmp.write("profile.json", "{not json");
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--cap-add", "BOGUS"}, {"--cap-drop", ""},
+                                       {"--rlimit", "nope=1"}, {"--rlimit", "nofile=x"}, {"--rlimit", "nofile=5:1"},
+                                       {"--timeout", "0"}, {"--timeout", "-1s"}, {"--timeout", "1y"},
+                                       {"--kill-after", "1"}, {"--seccomp", notjson}, {"--seccomp", ""},
+                                       {"--seccomp", tmp.path() + "/missing.json"}}) {
+    std::vector<std::string> args{"run"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    args.insert(args.end(), {"--", "/bin/sh", "-c", "echo RAN"});
+    Result r = run(args);
+    std::string what = join(args, " ");
+    EXPECT_EQ(r.exit_code, 125) << what << ": " << r.err;
+    EXPECT_EQ(r.err_lines().size(), 1u) << what << ": " << r.err;
+    EXPECT_EQ(r.out, "") << what;
+  }
+}
