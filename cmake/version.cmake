@@ -10,22 +10,15 @@ if(GIT_FOUND)
   if(_rc EQUAL 0 AND _rev)
     set(RDBOX_GIT_REVISION "${_rev}")
     # Re-configure when HEAD or the branch it names moves (a worktree's HEAD lives apart).
-    foreach(_ref HEAD)
+    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${PROJECT_SOURCE_DIR} symbolic-ref -q HEAD
+                    OUTPUT_VARIABLE _branch OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    foreach(_ref HEAD ${_branch})
       execute_process(COMMAND ${GIT_EXECUTABLE} -C ${PROJECT_SOURCE_DIR} rev-parse --path-format=absolute --git-path ${_ref}
                       OUTPUT_VARIABLE _path OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
       if(_path AND EXISTS "${_path}")
         set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_path}")
       endif()
     endforeach()
-    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${PROJECT_SOURCE_DIR} symbolic-ref -q HEAD
-                    OUTPUT_VARIABLE _branch OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-    if(_branch)
-      execute_process(COMMAND ${GIT_EXECUTABLE} -C ${PROJECT_SOURCE_DIR} rev-parse --path-format=absolute --git-path ${_branch}
-                      OUTPUT_VARIABLE _path OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-      if(_path AND EXISTS "${_path}")
-        set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_path}")
-      endif()
-    endif()
   endif()
 endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/rdbox_version.hpp.in

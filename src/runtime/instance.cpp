@@ -49,8 +49,7 @@ Instance::Detached Instance::detach() {
 }
 
 void Instance::wait(Supervisor& supervisor, Outcome& out, const EventSink& sink) {
-  if (auto s = start(); !s) {
-  }  // a child that is gone already is reported by the supervisor
+  (void)start();  // a child that is gone already is reported by the supervisor
   std::function<void()> stop_guard;
   if (guard_) stop_guard = [this] { guard_->stop(); };
   supervisor.wait(launch_, plan_, stack_, out, sink, stop_guard);

@@ -43,14 +43,20 @@ rdbox::Spec sandboxed(int code, int variant) {
   return s;
 }
 
-TEST(Library, ManyThreadsManyRunsAndTheHostKeepsItsChild) {
-  // The host program's own child: it must still be ours to reap at the end.
-  pid_t own = ::fork();
-  ASSERT_GE(own, 0);
-  if (own == 0) {
+// A child of the test program's own, which the library must neither reap nor disturb.
+pid_t own_child() {
+  pid_t pid = ::fork();
+  if (pid == 0) {
     ::pause();
     ::_exit(0);
   }
+  return pid;
+}
+
+TEST(Library, ManyThreadsManyRunsAndTheHostKeepsItsChild) {
+  // The host program's own child: it must still be ours to reap at the end.
+  pid_t own = own_child();
+  ASSERT_GE(own, 0);
   struct sigaction chld_before {};
   ::sigaction(SIGCHLD, nullptr, &chld_before);
 
@@ -103,12 +109,8 @@ TEST(Library, ManyThreadsManyRunsAndTheHostKeepsItsChild) {
 }
 
 TEST(Library, ACommandThatLeavesAChildBehindDoesNotTouchTheHostsChildren) {
-  pid_t own = ::fork();
+  pid_t own = own_child();
   ASSERT_GE(own, 0);
-  if (own == 0) {
-    ::pause();
-    ::_exit(0);
-  }
   rdbox::Spec s;
   s.report = rdbox::ReportFormat::none;
   s.command = {"/bin/sh", "-c", "sleep 0.2 & exit 7"};
