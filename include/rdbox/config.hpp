@@ -117,6 +117,25 @@ struct LaunchConfig {
   bool die_with_parent = true;    // the sandbox ends when its creator dies (not for OCI create)
 };
 
+// One cgroup per run, made under `parent` (default: rdbox's own cgroup, in each hierarchy
+// a controller lives in: v2, or v1 on a hybrid host), the child in it before exec, removed
+// (with whatever is left in it killed) on every path. A limit left unset is not written.
+struct CgroupConfig {
+  std::string parent;                    // relative to rdbox's own cgroup, or absolute from the cgroup root
+  std::string path;                      // the exact cgroup to create (OCI cgroupsPath); empty: a fresh name
+  std::optional<std::int64_t> memory_max;       // bytes
+  std::optional<std::int64_t> memory_swap_max;  // memory + swap, bytes, as docker's --memory-swap; -1 unlimited
+  std::optional<std::int64_t> pids_max;
+  std::optional<std::uint64_t> cpu_quota_us;    // with cpu_period_us: --cpus
+  std::uint64_t cpu_period_us = 100000;
+  std::optional<std::uint64_t> cpu_weight;      // 1..10000 (v2), converted to shares on v1
+  std::optional<std::uint64_t> cpu_shares;      // 2..262144 (v1), converted to weight on v2
+  std::string origin = "--memory";              // what asked for the cgroup, for messages
+  bool any_limit() const {
+    return memory_max || memory_swap_max || pids_max || cpu_quota_us || cpu_weight || cpu_shares;
+  }
+};
+
 // Everything a sandbox is, whoever asked for it (the CLI, and next an OCI config.json).
 // Error messages quote the `origin` strings, so each front end speaks its own language.
 struct SandboxConfig {
@@ -140,6 +159,12 @@ struct SandboxConfig {
   // by plan(), loaded by the stub as its last step before exec.
   std::string seccomp_profile;
   std::string seccomp_name;  // "default", the file's name: for messages and the report
+  std::optional<CgroupConfig> cgroup;  // nullopt: the child stays in rdbox's cgroup
+  bool new_session_keyring = false;    // a fresh session keyring, the caller's keys out of reach
+  // Which confinement the front end chose, for the report: "container" (rdbox's defaults
+  // for a --rootfs run), "privileged", or "host" (a run without a root of its own:
+  // unchanged unless options asked).
+  std::string confinement = "host";
   struct Origins {
     std::string root = "--rootfs", uid_map = "--uid-map", gid_map = "--gid-map", user = "--user";
     std::string preserve_fds = "--preserve-fds";
