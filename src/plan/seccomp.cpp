@@ -17,6 +17,22 @@ namespace {
 
 using json = nlohmann::json;
 
+// An optional unsigned field of `obj` no larger than `max`; `fallback` when absent or null.
+// json::value() would throw on a wrong type: every shape of input must become an Error.
+Expected<std::uint64_t> unsigned_field(const json& obj, const char* key, std::uint64_t fallback, std::uint64_t max,
+                                       const std::string& field) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max)
+    return Error::input(field + "." + key, "must be a number from 0 to " + std::to_string(max));
+  return it->get<std::uint64_t>();
+}
+
+std::string string_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 Expected<std::uint32_t> action_of(const json& j, const std::string& field, int errno_ret) {
   if (!j.is_string()) return Error::input(field, "must be a string such as SCMP_ACT_ERRNO");
   std::string a = j.get<std::string>();
@@ -47,12 +63,16 @@ Expected<std::vector<scmp_arg_cmp>> args_of(const json& rule, const std::string&
   for (std::size_t i = 0; i < rule["args"].size(); ++i) {
     const json& a = rule["args"][i];
     std::string f = field + ".args[" + std::to_string(i) + "]";
-    if (!a.is_object() || !a.value("index", json()).is_number_unsigned() || a["index"].get<unsigned>() > 5)
-      return Error::input(f, "needs an index from 0 to 5");
-    auto op = op_of(a.value("op", std::string()), f + ".op");
+    if (!a.is_object() || !a.contains("index")) return Error::input(f, "needs an index from 0 to 5");
+    auto index = unsigned_field(a, "index", 0, 5, f);
+    auto value = unsigned_field(a, "value", 0, UINT64_MAX, f);
+    auto value_two = unsigned_field(a, "valueTwo", 0, UINT64_MAX, f);
+    if (!index) return index.error();
+    if (!value) return value.error();
+    if (!value_two) return value_two.error();
+    auto op = op_of(string_field(a, "op"), f + ".op");
     if (!op) return op.error();
-    out.push_back({a["index"].get<unsigned>(), op.value(), a.value("value", std::uint64_t{0}),
-                   a.value("valueTwo", std::uint64_t{0})});
+    out.push_back({static_cast<unsigned>(index.value()), op.value(), value.value(), value_two.value()});
   }
   return out;
 }
@@ -60,8 +80,10 @@ Expected<std::vector<scmp_arg_cmp>> args_of(const json& rule, const std::string&
 Status add_rule(scmp_filter_ctx ctx, const json& rule, const std::string& field, int default_errno) {
   if (!rule.is_object() || !rule.contains("names") || !rule["names"].is_array())
     return Error::input(field, "needs \"names\" (an array of syscall names)");
-  int errno_ret = rule.value("errnoRet", default_errno);
-  auto action = action_of(rule.value("action", json()), field + ".action", errno_ret);
+  auto errno_ret = unsigned_field(rule, "errnoRet", static_cast<std::uint64_t>(default_errno), 4095, field);
+  if (!errno_ret) return errno_ret.error();
+  auto it = rule.find("action");
+  auto action = action_of(it == rule.end() ? json() : *it, field + ".action", static_cast<int>(errno_ret.value()));
   if (!action) return action.error();
   auto args = args_of(rule, field);
   if (!args) return args.error();
@@ -98,8 +120,10 @@ Expected<std::vector<struct sock_filter>> export_bpf(scmp_filter_ctx ctx) {
 Expected<SeccompProgram> compile_seccomp_profile(std::string_view text, std::string name) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Error::input("--seccomp " + name, "not a JSON object");
-  int default_errno = j.value("defaultErrnoRet", EPERM);
-  auto def = action_of(j.value("defaultAction", json()), "defaultAction", default_errno);
+  auto default_errno = unsigned_field(j, "defaultErrnoRet", EPERM, 4095, "profile");
+  if (!default_errno) return default_errno.error();
+  auto it = j.find("defaultAction");
+  auto def = action_of(it == j.end() ? json() : *it, "defaultAction", static_cast<int>(default_errno.value()));
   if (!def) return def.error();
   std::unique_ptr<void, void (*)(void*)> ctx(seccomp_init(def.value()), [](void* c) { seccomp_release(c); });
   if (!ctx) return Error::input("--seccomp " + name, "libseccomp refused the default action");
@@ -107,7 +131,7 @@ Expected<SeccompProgram> compile_seccomp_profile(std::string_view text, std::str
   const json& rules = j.contains("syscalls") ? j["syscalls"] : json::array();
   if (!rules.is_array()) return Error::input("syscalls", "must be an array");
   for (std::size_t i = 0; i < rules.size(); ++i)
-    if (auto s = add_rule(ctx.get(), rules[i], "syscalls[" + std::to_string(i) + "]", default_errno); !s)
+    if (auto s = add_rule(ctx.get(), rules[i], "syscalls[" + std::to_string(i) + "]", static_cast<int>(default_errno.value())); !s)
       return s.error();
   auto bpf = export_bpf(ctx.get());
   if (!bpf) return bpf.error();
