@@ -46,7 +46,8 @@ std::vector<MountEntry> rootfs_recipe(bool fresh_proc) {
     m.push_back({MountType::proc, "proc", "/proc", false, true, MS_NOSUID | MS_NODEV | MS_NOEXEC, "", false, "/proc", recipe});
   else
     m.push_back({MountType::bind, "/proc", "/proc", false, true, 0, "", false, "", recipe});
-  m.push_back({MountType::tmpfs, "tmpfs", "/dev", false, true, MS_NOSUID | MS_NOEXEC, "mode=0755", false, "", recipe});
+  // nodev: the device nodes below are binds of the host's, mounts of their own.
+  m.push_back({MountType::tmpfs, "tmpfs", "/dev", false, true, MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755", false, "", recipe});
   for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
     std::string path = std::string("/dev/") + node;
     m.push_back({MountType::bind, path, path, false, false, 0, "", false, "", recipe});

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,8 @@ const char* step_name(Step s) {
     case Step::pid_fork: return "pid_fork";
     case Step::join: return "join";
     case Step::barrier: return "barrier";
+    case Step::keyring: return "keyring";
+    case Step::cgroup: return "cgroup";
     case Step::caps: return "caps";
     case Step::no_new_privs: return "no_new_privs";
     case Step::rlimits: return "rlimits";
@@ -73,6 +77,8 @@ void build_program(Plan& p) {
   auto add = [&](Step s, bool when, bool traced = false, std::uint32_t item = 0) {
     if (when) g.push_back(StepOp{s, item, traced ? 1u : 0u});
   };
+  // The cgroup first: everything after, the namespaces' setup included, is accounted there.
+  add(Step::cgroup, p.cgroup.has_value(), true);
   for (std::size_t i = 0; i < p.join_kinds.size(); ++i) add(Step::join, true, true, static_cast<std::uint32_t>(i));
   add(Step::unshare, p.unshare_flags != 0, true);
   add(Step::id_maps, p.self_maps, true);                                // the stub writes its own
@@ -93,11 +99,13 @@ void build_program(Plan& p) {
   add(Step::caps, p.set_caps, false, 0);  // the bounding set dropped, capabilities kept across the switch
   add(Step::user, p.set_user);
   add(Step::pdeathsig, p.set_user && p.die_with_parent);  // again: setresuid cleared it
+  add(Step::keyring, p.new_keyring, true);  // owned by the final ids
   add(Step::caps, p.set_caps, false, 1);  // the sets themselves, with the final ids
   add(Step::probe, p.trace);
   add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));
   add(Step::rlimits, !p.rlimits.empty());
   add(Step::no_new_privs, p.no_new_privs);
+  add(Step::probe, p.trace, false, 1);  // what the command will hold, read back: the report's confinement
   add(Step::seccomp, !p.seccomp.empty());  // after no_new_privs, which an unprivileged filter needs
   add(Step::sigmask, true);
 }
@@ -297,12 +305,32 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
   p.die_with_parent = c.launch.die_with_parent;
   p.timeout_s = c.timeout.seconds;
+  // What the command holds unless told otherwise: every capability in a new user
+  // namespace, else what rdbox holds. Nothing can be given beyond it.
+  std::uint64_t held = ~std::uint64_t{0};
+  if (!(p.namespaces & CLONE_NEWUSER)) {
+    struct __user_cap_header_struct h {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2] {};
+    if (::syscall(SYS_capget, &h, d) == 0) held = d[0].permitted | (std::uint64_t{d[1].permitted} << 32);
+  }
+  if (pc.caps) {
+    std::uint64_t missing = (pc.caps->permitted | pc.caps->effective | pc.caps->ambient) & ~held;
+    for (int cap = 0; cap < 64; ++cap)
+      if (missing & (std::uint64_t{1} << cap))
+        return Error::input("--cap-add", capability_name(cap) + " is not held by rdbox, so the command cannot "
+                                         "be given it (a new user namespace, --newuser, has every capability)");
+  }
   p.set_caps = pc.caps.has_value();
   if (pc.caps) p.caps = *pc.caps;
   p.no_new_privs = pc.no_new_privs;
+  p.new_keyring = c.new_session_keyring;
+  p.cgroup = c.cgroup;
+  p.confinement = c.confinement;
   if (auto s = plan_rlimits(pc, p); !s) return s.error();
   if (!c.seccomp_profile.empty()) {
-    auto prog = compile_seccomp_profile(c.seccomp_profile, c.seccomp_name.empty() ? "profile" : c.seccomp_name);
+    // docker's capability-conditional rules follow what the command will hold.
+    std::uint64_t caps = pc.caps ? pc.caps->bounding | pc.caps->effective : held;
+    auto prog = compile_seccomp_profile(c.seccomp_profile, c.seccomp_name.empty() ? "profile" : c.seccomp_name, caps);
     if (!prog) return prog.error();
     p.seccomp = std::move(prog->filter);
     p.seccomp_name = prog->name;

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -49,7 +50,19 @@ std::string signal_name(int sig) {
   return std::string("SIG") + abbrev;
 }
 
+namespace {
+std::string text_outcome(const Outcome& out);
+}  // namespace
+
 std::string text_report(const Outcome& out) {
+  std::string line = text_outcome(out);
+  if (out.ran() && out.cgroup && out.cgroup->oom_killed) line += " (out of memory)";
+  if (out.ran() && out.cgroup && out.cgroup->pids_limit_hit) line += " (the pids limit was hit)";
+  return line;
+}
+
+namespace {
+std::string text_outcome(const Outcome& out) {
   std::string pid = std::to_string(out.pid);
   switch (out.kind) {
     case OutcomeKind::exited: return pid + " exited with status " + std::to_string(out.code);
@@ -72,6 +85,7 @@ std::string text_report(const Outcome& out) {
     }
   }
 }
+}  // namespace
 
 std::string event_line(pid_t pid, const ChildEvent& ev) {
   if (ev.kind == ChildEvent::continued) return std::to_string(pid) + " continued";
@@ -126,6 +140,23 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
   j["loopback"] = p.loopback;
   j["init"] = p.init;
   j["user"] = p.set_user ? json{{"uid", p.uid}, {"gid", p.gid}} : json(nullptr);
+  json conf;
+  conf["profile"] = p.confinement;
+  conf["capabilities"] = p.set_caps ? json(p.caps.bounding) : json(nullptr);
+  conf["no_new_privs"] = p.no_new_privs;
+  conf["seccomp"] = p.seccomp.empty() ? json(nullptr) : json(p.seccomp_name);
+  conf["session_keyring"] = p.new_keyring ? "new" : "inherited";
+  j["confinement"] = conf;
+  if (p.cgroup) {
+    const auto& c = *p.cgroup;
+    auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+    j["cgroup"] = {{"parent", c.parent}, {"memory_max", opt(c.memory_max)}, {"memory_swap_max", opt(c.memory_swap_max)},
+                   {"pids_max", opt(c.pids_max)}, {"cpu_quota_us", opt(c.cpu_quota_us)},
+                   {"cpu_period_us", c.cpu_period_us}, {"cpu_weight", opt(c.cpu_weight)},
+                   {"cpu_shares", opt(c.cpu_shares)}};
+  } else {
+    j["cgroup"] = nullptr;
+  }
   json steps = json::array();
   for (const auto& m : p.mounts) {
     json st;
@@ -231,6 +262,54 @@ ojson error_json(const Outcome& out) {
 }
 }  // namespace
 
+namespace {
+ojson cap_names(std::uint64_t set) {
+  ojson names = ojson::array();
+  for (int cap = 0; cap < 64; ++cap)
+    if (set & (std::uint64_t{1} << cap)) names.push_back(capability_name(cap));
+  return names;
+}
+
+ojson limit_value(std::uint64_t v) { return v == RLIM_INFINITY ? ojson("unlimited") : ojson(v); }
+
+// Read inside the child just before exec; null values when the stub could not say.
+ojson confinement_json(const Outcome& out) {
+  const auto& c = out.confinement;
+  ojson j;
+  j["profile"] = c.profile.empty() ? ojson(nullptr) : ojson(c.profile);
+  j["probed"] = c.probed;
+  if (c.probed) {
+    j["capabilities"] = {{"effective", cap_names(c.cap_effective)}, {"permitted", cap_names(c.cap_permitted)},
+                         {"inheritable", cap_names(c.cap_inheritable)}, {"bounding", cap_names(c.cap_bounding)},
+                         {"ambient", cap_names(c.cap_ambient)}};
+    j["no_new_privs"] = c.no_new_privs;
+    j["seccomp"] = {{"mode", c.seccomp_mode == 2 ? "filter" : c.seccomp_mode == 1 ? "strict" : "disabled"},
+                    {"profile", c.seccomp_profile.empty() ? ojson(nullptr) : ojson(c.seccomp_profile)}};
+    ojson limits = ojson::object();
+    for (const auto& l : c.rlimits)
+      limits[std::string(rlimit_name(l.resource))] = {{"soft", limit_value(l.soft)}, {"hard", limit_value(l.hard)}};
+    j["rlimits"] = limits;
+  }
+  return j;
+}
+
+ojson cgroup_json(const Outcome& out) {
+  if (!out.cgroup) return nullptr;
+  const auto& c = *out.cgroup;
+  ojson j;
+  j["path"] = c.path;
+  ojson versions = ojson::object();
+  for (const auto& [ctrl, v] : c.versions) versions[ctrl] = v;
+  j["versions"] = versions;
+  j["memory_peak_bytes"] = c.memory_peak_bytes ? ojson(*c.memory_peak_bytes) : ojson(nullptr);
+  j["oom_killed"] = c.oom_killed;
+  j["pids_peak"] = c.pids_peak ? ojson(*c.pids_peak) : ojson(nullptr);
+  j["pids_limit_hit"] = c.pids_limit_hit;
+  j["killed_leftovers"] = c.killed_leftovers;
+  return j;
+}
+}  // namespace
+
 std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) {
   ojson j;
   j["schema_version"] = kReportSchemaVersion;
@@ -262,6 +341,8 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
   j["timing_us"]["steps"] = steps;
   j["setup_in"] = plan ? ojson(plan->setup_in) : ojson(nullptr);
   j["namespaces"] = namespaces_json(spec, plan, out);
+  j["confinement"] = confinement_json(out);
+  j["cgroup"] = cgroup_json(out);
   j["warnings"] = out.warnings;
   j["error"] = error_json(out);
   make_byte_safe(j);

@@ -96,7 +96,7 @@ std::uint64_t Spec::effective_namespaces() const {
   std::uint64_t ns = namespaces;
   if (hostname) ns |= CLONE_NEWUTS;
   if (rootfs || !mounts.empty() || overlay || read_only || mount_proc) ns |= CLONE_NEWNS;
-  if (init) ns |= CLONE_NEWPID;
+  if (init || container()) ns |= CLONE_NEWPID;
   if (!uid_maps.empty() || !gid_maps.empty()) ns |= CLONE_NEWUSER;
   if (time_offsets.monotonic || time_offsets.boottime) ns |= CLONE_NEWTIME;
   return ns;
@@ -115,6 +115,8 @@ std::string ns_option(const Spec& s, std::uint64_t flag) {
   if (!(s.namespaces & flag)) {
     if (flag == CLONE_NEWUTS && s.hostname) return "--hostname";
     if (flag == CLONE_NEWPID && s.init) return "--init";
+    if (flag == CLONE_NEWPID && s.container())
+      return "--rootfs (a container gets a new PID namespace; --privileged keeps the host's)";
     if (flag == CLONE_NEWUSER && (!s.uid_maps.empty() || !s.gid_maps.empty())) return "--uid-map";
     if (flag == CLONE_NEWTIME) return "--time-offset";
     if (flag == CLONE_NEWNS && s.rootfs) return "--rootfs";
@@ -138,6 +140,9 @@ Status validate_sandbox(const Spec& s) {
     return Error::input(opt, "not with --mode spawn: posix_spawn runs no rdbox code in the child, so it cannot build "
                              "a sandbox (use --mode clone, fork or vfork)");
   }
+  if (s.cgroup && !t.runs_stub)
+    return Error::input(s.cgroup->origin, "not with --mode spawn: the child joins the run's cgroup in rdbox's exec "
+                                          "stub, which posix_spawn does not run (use --mode clone, fork or vfork)");
   if (s.init && !t.can_run_init && !t.suspends_parent)
     return Error::input("--init", "not with --vm: the init is PID 1 and never execs, so it would share rdbox's memory "
                                   "with the sandbox (a command could write into rdbox through /proc/1/mem)");
@@ -145,7 +150,7 @@ Status validate_sandbox(const Spec& s) {
     return Error::input("--init", "not with a suspended parent (vfork, --vfork): the init never execs, so rdbox would "
                                   "stay suspended for the whole run");
   if ((ns & CLONE_NEWPID) && !t.can_new_pid)
-    return Error::input("--newpid", "needs --mode fork or clone: after vfork() only the child's own children could "
+    return Error::input(ns_option(s, CLONE_NEWPID), "needs --mode fork or clone: after vfork() only the child's own children could "
                                     "enter a new PID namespace, and a relay process that never execs would keep "
                                     "rdbox suspended");
   if ((ns & CLONE_NEWUSER) && !t.can_make_user_ns)

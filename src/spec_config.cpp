@@ -6,7 +6,12 @@
 #include <cstring>
 #include <set>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "rdbox/config.hpp"
+#include "rdbox/seccomp.hpp"
 #include "rdbox/spec.hpp"
 
 #ifndef CLONE_NEWTIME
@@ -56,6 +61,73 @@ std::string ns_origin(const Spec& spec, std::uint64_t flag) {
   return "a namespace";
 }
 
+// What podman hides and makes read-only in a container's /proc and /sys (containers/common's
+// defaults), and /proc/kmsg, which drains the host's kernel log.
+constexpr const char* kMaskedPaths[] = {"/proc/acpi",         "/proc/kcore",      "/proc/keys",
+                                        "/proc/kmsg",         "/proc/latency_stats", "/proc/timer_list",
+                                        "/proc/timer_stats",  "/proc/sched_debug", "/proc/scsi",
+                                        "/sys/firmware",      "/sys/devices/virtual/powercap",
+                                        "/sys/fs/selinux",    "/sys/dev/block"};
+constexpr const char* kReadonlyPaths[] = {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                          "/proc/sysrq-trigger"};
+
+void add_size(MountEntry& m, std::size_t bytes) {
+  if (m.data.find("size=") == std::string::npos) m.data += (m.data.empty() ? "" : ",") + ("size=" + std::to_string(bytes));
+}
+
+// The container defaults on the mounts: bounded /dev, /dev/shm and --tmpfs; nosuid,nodev on
+// every bind; podman's masked and read-only paths after everything else.
+void confine_mounts(const Spec& spec, SandboxConfig& c) {
+  for (auto& m : c.mounts) {
+    bool own_tmpfs = m.type == MountType::tmpfs && (m.destination == "/dev" || m.destination == "/dev/shm");
+    if (own_tmpfs || (m.type == MountType::tmpfs && m.origin == "--tmpfs")) add_size(m, kDefaultTmpfsSize);
+    if (spec.container() && m.type == MountType::bind && (m.origin == "--bind" || m.origin == "--ro-bind"))
+      m.flags |= MS_NOSUID | MS_NODEV;
+  }
+  if (!spec.container()) return;
+  for (const char* path : kMaskedPaths)
+    c.mounts.push_back({MountType::mask, "", path, true, true, 0, "", false, "", "the container's masked paths"});
+  for (const char* path : kReadonlyPaths)
+    c.mounts.push_back({MountType::readonly, "", path, true, true, 0, "", false, "", "the container's read-only paths"});
+}
+
+// What "every capability" means for this run: all of them inside a new user namespace,
+// else what this process holds (root may lack some, e.g. CAP_SYS_RESOURCE in a container).
+std::uint64_t every_capability(const Spec& spec) {
+  const std::uint64_t all = (std::uint64_t{1} << (CAP_LAST_CAP + 1)) - 1;
+  if (spec.effective_namespaces() & CLONE_NEWUSER) return all;
+  struct __user_cap_header_struct h {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2] {};
+  if (::syscall(SYS_capget, &h, d) != 0) return all;
+  return (d[0].permitted | (std::uint64_t{d[1].permitted} << 32)) & all;
+}
+
+// Capabilities, no_new_privs and seccomp: the container's defaults, --user's drop, and the
+// options on top of them.
+void confine_process(const Spec& spec, SandboxConfig& c, ProcessConfig& p) {
+  bool non_root = spec.user && spec.user->uid != 0;
+  // Dropping the bounding set needs privilege: the caller's (root) or a user namespace's.
+  bool can_drop = ::geteuid() == 0 || (spec.effective_namespaces() & CLONE_NEWUSER);
+  bool user_drop = non_root && !spec.privileged && can_drop;
+  std::optional<std::uint64_t> set;
+  if (spec.capabilities) set = *spec.capabilities;
+  else if (user_drop) set = spec.cap_add;
+  else if (spec.container()) set = (default_container_caps() & ~spec.cap_drop) | spec.cap_add;
+  else if (spec.cap_add || spec.cap_drop) set = (every_capability(spec) & ~spec.cap_drop) | spec.cap_add;
+  // A non-root command keeps them across exec only through the ambient set.
+  if (set) p.caps = CapabilitySets{*set, *set, *set, *set, non_root ? *set : 0};
+  c.seccomp_profile = spec.seccomp_profile;
+  c.seccomp_name = spec.seccomp_name;
+  if (spec.container() && spec.seccomp_name.empty()) {
+    c.seccomp_profile = std::string(default_seccomp_profile());
+    c.seccomp_name = "default";
+  }
+  p.no_new_privs = spec.no_new_privs || !c.seccomp_profile.empty() || spec.container() ||
+                   (user_drop && spec.cap_add == 0);
+  c.new_session_keyring = spec.container();
+  c.confinement = spec.privileged ? "privileged" : spec.container() ? "container" : "host";
+}
+
 }  // namespace
 
 std::uint64_t SandboxConfig::namespace_kinds() const {
@@ -102,16 +174,10 @@ SandboxConfig to_config(const Spec& spec, char** environ_in) {
   p.cwd = spec.workdir ? *spec.workdir : spec.rootfs ? "/" : "";
   p.user = spec.user;
   p.preserve_fds = spec.preserve_fds;
-  if (spec.capabilities) {
-    std::uint64_t s = *spec.capabilities;
-    // A non-root command keeps them across exec only through the ambient set.
-    bool non_root = spec.user && spec.user->uid != 0;
-    p.caps = CapabilitySets{s, s, s, s, non_root ? s : 0};
-  }
-  p.no_new_privs = spec.no_new_privs || !spec.seccomp_profile.empty();
   p.rlimits = spec.rlimits;
-  c.seccomp_profile = spec.seccomp_profile;
-  c.seccomp_name = spec.seccomp_name;
+  if (!spec.privileged) confine_mounts(spec, c);
+  confine_process(spec, c, p);
+  c.cgroup = spec.cgroup;
   c.timeout.seconds = spec.timeout_s;
   c.timeout.kill_after = spec.kill_after_s;
   c.processes.push_back(std::move(p));

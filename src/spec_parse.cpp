@@ -160,16 +160,75 @@ Expected<MountEntry> parse_bind(std::string_view arg, bool read_only) {
   return m;
 }
 
+namespace {
+// --tmpfs's options, each at most once; the filesystem's data string is built from them.
+struct TmpfsOptions {
+  std::optional<std::string> size, mode, uid, gid, nr_inodes;
+  std::string data() const {
+    std::string d = "mode=" + mode.value_or("0755");
+    for (const auto& [key, v] : {std::pair{"size", &size}, {"uid", &uid}, {"gid", &gid}, {"nr_inodes", &nr_inodes}})
+      if (*v) d += std::string(",") + key + "=" + **v;
+    return d;
+  }
+};
+
+// One "key=value" or bare "key" of --tmpfs's options.
+Status tmpfs_option(std::string_view item, TmpfsOptions& o, MountEntry& m, std::string_view arg) {
+  auto bad = [&](std::string why) { return Error::input("--tmpfs", "\"" + std::string(arg) + "\": " + why); };
+  const std::string known = " (want size=, mode=, uid=, gid=, nr_inodes=, ro, noexec, exec)";
+  auto eq = item.find('=');
+  std::string_view key = item.substr(0, eq), value = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+  if (eq == std::string_view::npos) {
+    if (key == "ro") m.read_only = true;
+    else if (key == "noexec") m.flags |= MS_NOEXEC;
+    else if (key == "exec") m.flags &= ~static_cast<unsigned long>(MS_NOEXEC);
+    else return bad("unknown option \"" + std::string(key) + "\"" + known);
+    return ok();
+  }
+  std::optional<std::string>* slot = key == "size" ? &o.size : key == "mode" ? &o.mode : key == "uid" ? &o.uid
+                                     : key == "gid" ? &o.gid : key == "nr_inodes" ? &o.nr_inodes : nullptr;
+  if (!slot) return bad("unknown option \"" + std::string(key) + "\"" + known);
+  if (slot->has_value()) return bad(std::string(key) + " is given twice");
+  if (key == "size") {
+    auto n = parse_size(value);
+    if (!n) return bad("size " + n.error().message);
+    *slot = std::to_string(n.value());
+  } else if (key == "mode") {
+    bool octal = !value.empty() && value.size() <= 4 && value.find_first_not_of("01234567") == std::string_view::npos;
+    if (!octal) return bad("mode \"" + std::string(value) + "\" is not an octal mode such as 1777");
+    *slot = std::string(value);
+  } else {
+    auto n = parse_u64(value, "--tmpfs " + std::string(key), key == "nr_inodes" ? (1ull << 40) : 0xfffffffeull);
+    if (!n) return n.error();
+    *slot = std::to_string(n.value());
+  }
+  return ok();
+}
+}  // namespace
+
 Expected<MountEntry> parse_tmpfs(std::string_view arg) {
-  auto d = normalize_destination(arg, "--tmpfs");
+  auto colon = arg.find(':');
+  auto d = normalize_destination(arg.substr(0, colon), "--tmpfs");
   if (!d) return d.error();
   MountEntry m;
   m.type = MountType::tmpfs;
   m.source = "tmpfs";
   m.destination = std::move(d.value());
   m.flags = MS_NOSUID | MS_NODEV;
-  m.data = "mode=0755";
   m.origin = "--tmpfs";
+  TmpfsOptions o;
+  if (colon != std::string_view::npos) {
+    std::string_view rest = arg.substr(colon + 1);
+    while (true) {
+      auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      if (item.empty()) return Error::input("--tmpfs", "\"" + std::string(arg) + "\": an empty option");
+      if (auto s = tmpfs_option(item, o, m, arg); !s) return s.error();
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  m.data = o.data();
   return m;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a test binary as an unprivileged user (uid 65534, no capabilities) against a copy
 # of build/rdbox and the rootfs that user can read. ctest uses it as the launcher of the
-# rootless run; "setup DIR SRC_BIN SRC_ROOTFS" and "cleanup DIR" are its fixtures.
+# rootless run; "setup DIR SRC_BIN SRC_ROOTFS [ATTACK]" and "cleanup DIR" are its fixtures.
 set -euo pipefail
 case "${1:-}" in
   setup)
@@ -10,6 +10,7 @@ case "${1:-}" in
     mkdir -p "$dir"
     cp "$3" "$dir/rdbox"
     if [[ -d $4 ]]; then cp -a "$4" "$dir/rootfs"; fi
+    if [[ -n ${5:-} ]]; then cp "$5" "$dir/attack"; fi
     chmod -R a+rX "$dir"
     chmod 0755 "$dir"
     exit 0 ;;

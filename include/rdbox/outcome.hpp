@@ -31,6 +31,33 @@ struct ChildUsage {
   long maxrss_kb = 0, minflt = 0, majflt = 0, nvcsw = 0, nivcsw = 0;
 };
 
+// What the command held, read by the stub from inside just before the filter and exec
+// (traced runs, i.e. the JSON report).
+struct ConfinementReport {
+  std::string profile;         // "container", "privileged", "host": which defaults applied
+  bool probed = false;         // the values below were read inside
+  std::uint64_t cap_effective = 0, cap_permitted = 0, cap_inheritable = 0, cap_bounding = 0, cap_ambient = 0;
+  bool no_new_privs = false;
+  int seccomp_mode = 0;        // 0 none, 2 filter
+  std::string seccomp_profile; // "default", a file name; empty: none
+  struct Limit {
+    int resource = 0;
+    std::uint64_t soft = 0, hard = 0;
+  };
+  std::vector<Limit> rlimits;  // the ones rdbox set, as read back
+};
+
+// The run's cgroup, read after the command ended.
+struct CgroupReport {
+  std::string path;                                   // relative to each hierarchy's root
+  std::vector<std::pair<std::string, int>> versions;  // controller → 1 or 2
+  std::optional<std::int64_t> memory_peak_bytes;
+  bool oom_killed = false;
+  std::optional<std::int64_t> pids_peak;
+  bool pids_limit_hit = false;
+  int killed_leftovers = 0;                           // processes still in it at the end, killed
+};
+
 struct Outcome {
   OutcomeKind kind = OutcomeKind::spawn_failed;
   pid_t pid = -1;
@@ -64,6 +91,8 @@ struct Outcome {
   std::vector<std::string> warnings;
 
   double timeout_s = 0;  // the limit, when kind is timeout
+  ConfinementReport confinement;
+  std::optional<CgroupReport> cgroup;
 
   // What rdbox exits with: the code, 128+signal, 124, 125/126/127.
   int exit_code() const;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -52,6 +53,8 @@ enum class Step : std::uint32_t {
   pid_fork,   // fork mode --newpid: a relay stays outside, its child is PID 1
   join,       // setns(2) into the namespaces given by path (item = index)
   barrier,    // wait until rdbox says go (item = a Barrier): one byte on the sync pipe
+  keyring,    // join a fresh session keyring: the caller's keys out of reach
+  cgroup,     // join the run's cgroup: "0" written to each cgroup.procs fd rdbox opened
 };
 
 // What a barrier step waits for. EOF instead of the byte (rdbox gone or failed) ends the run.
@@ -129,6 +132,12 @@ constexpr std::uint32_t kWarning = 5;   // a best-effort step failed; the run go
 constexpr std::uint32_t kJobStop = 6;   // init/relay: the command stopped (err = signal, item = its group or 0)
 constexpr std::uint32_t kJobCont = 7;   // init/relay: the command continued
 constexpr std::uint32_t kCommandEnd = 8;  // init/relay: the command ended (err = its wait status)
+constexpr std::uint32_t kConfinement = 9;  // traced runs: item = a ConfinementItem, t_ns = its value
+// What the stub read about itself just before the seccomp filter and exec.
+enum ConfinementItem : std::uint32_t {
+  kCapEffective, kCapPermitted, kCapInheritable, kCapBounding, kCapAmbient, kNoNewPrivs, kSeccompMode,
+  kRlimitBase = 16,  // + 2*i: soft limit of the Plan's rlimit i, + 2*i + 1: its hard limit
+};
 static_assert(sizeof(StubRecord) == 24);
 
 struct PlanView {
@@ -189,6 +198,8 @@ struct PlanView {
   bool set_user = false;
   std::uint32_t uid = 0, gid = 0;
   bool trace = false;                // step times and namespace inodes on the report pipe
+  const int* cgroup_fds = nullptr;   // cgroup.procs of the run's cgroup, one per hierarchy
+  std::size_t n_cgroup_fds = 0;
 
   // Set per launch by the launcher.
   int report_fd = -1;
@@ -231,6 +242,9 @@ struct Plan {
   std::vector<Rlimit> rlimits;
   std::vector<struct sock_filter> seccomp;  // compiled once here
   std::string seccomp_name;
+  bool new_keyring = false;           // a fresh session keyring
+  std::string confinement;            // SandboxConfig::confinement, for the report
+  std::optional<CgroupConfig> cgroup; // made by the Instance; the stub joins it first
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

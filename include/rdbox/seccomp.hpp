@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,8 +19,11 @@ struct SeccompProgram {
   std::vector<struct sock_filter> filter;  // what seccomp(SECCOMP_SET_MODE_FILTER) loads
 };
 
-// Parses and compiles a profile; errors name the field ("syscalls[3].action: ...").
-Expected<SeccompProgram> compile_seccomp_profile(std::string_view json, std::string name);
+// Parses and compiles a profile for a process holding the capabilities `caps` (bit N for
+// capability N; docker's "includes"/"excludes" {"caps": [...]} rules are decided by it);
+// errors name the field ("syscalls[3].action: ...").
+Expected<SeccompProgram> compile_seccomp_profile(std::string_view json, std::string name,
+                                                 std::uint64_t caps = ~std::uint64_t{0});
 
 // rdbox's own default profile, in the same format (docs: what it denies and why).
 std::string_view default_seccomp_profile();

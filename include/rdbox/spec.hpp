@@ -67,8 +67,11 @@ Expected<IdMapRange> parse_id_map(std::string_view text);
 
 // "SRC[:DST]" (DST defaults to SRC) for --bind and --ro-bind.
 Expected<MountEntry> parse_bind(std::string_view arg, bool read_only);
-// "DST" for --tmpfs.
+// "DST[:OPTIONS]" for --tmpfs; OPTIONS a comma list of size=SIZE, mode=OCTAL, uid=N, gid=N,
+// nr_inodes=N, ro, noexec, exec. Always nosuid,nodev.
 Expected<MountEntry> parse_tmpfs(std::string_view arg);
+// The size a --tmpfs, /dev and /dev/shm get unless one is given (podman's /dev/shm).
+constexpr std::size_t kDefaultTmpfsSize = 64u << 20;
 
 // "monotonic=S,boottime=S" (either or both).
 Expected<TimeOffsets> parse_time_offsets(std::string_view text);
@@ -112,11 +115,19 @@ struct Spec {
   bool read_only = false;
   bool dry_run = false;
 
-  // Confinement (explicit options; a --rootfs run's defaults come with issue 9's rest).
-  std::optional<std::uint64_t> capabilities;  // the sets' value, when --cap-add/--cap-drop asked
+  // Confinement. A --rootfs run is a container and gets rdbox's defaults (podman's
+  // capability set, no_new_privs, the default seccomp profile, masked and read-only /proc
+  // paths, a new PID namespace and session keyring, bounded tmpfs); --privileged turns them
+  // off. --user to a non-root id drops every capability (bounding set too) and sets
+  // no_new_privs unless capabilities are added. A run without --rootfs changes nothing
+  // unless asked.
+  bool privileged = false;
+  std::optional<std::uint64_t> capabilities;  // library: the exact sets' value (overrides the below)
+  std::uint64_t cap_add = 0, cap_drop = 0;    // --cap-add, --cap-drop (ALL = every bit)
   bool no_new_privs = false;
   std::vector<Rlimit> rlimits;
-  std::string seccomp_profile, seccomp_name;  // empty: no filter
+  std::string seccomp_profile, seccomp_name;  // empty: the default for the run; name "unconfined": none
+  std::optional<CgroupConfig> cgroup;         // --memory, --pids, --cpus, ...
   double timeout_s = 0, kill_after_s = 5;
 
   // The namespaces after implications: --hostname → uts, --rootfs/--bind/--tmpfs → mount,
@@ -125,6 +136,9 @@ struct Spec {
 
   // The clone flags the launch will use (CLONE_VM/CLONE_VFORK folded in); clone mode only.
   std::uint64_t effective_clone_flags() const;
+
+  // A container: --rootfs without --privileged.
+  bool container() const { return rootfs.has_value() && !privileged; }
 
   // Every contradiction and out-of-range value, as one Error. Nothing is created.
   Status validate() const;

@@ -48,6 +48,7 @@ struct RunArgs {
   std::optional<std::string> user;
   std::vector<std::string> cap_add, cap_drop, rlimits;
   std::optional<std::string> seccomp, timeout, kill_after;
+  std::optional<std::string> memory, memory_swap, pids, cpus, cpu_weight, cpu_shares, cgroup_parent;
 };
 
 struct CompareArgs {

@@ -219,26 +219,95 @@ rdbox::Expected<rdbox::Rlimit> parse_rlimit(const std::string& text) {
   return r;
 }
 
-// --cap-drop first, then --cap-add, from every capability: the sets the command gets.
-rdbox::Expected<std::uint64_t> capability_set(const RunArgs& a) {
-  std::uint64_t all = (std::uint64_t{1} << (CAP_LAST_CAP + 1)) - 1, set = all;
+// --cap-add and --cap-drop as bit sets ("ALL" is every bit); to_config applies them to the
+// run's base set (a container's default set, or every capability).
+rdbox::Status capability_bits(const RunArgs& a, rdbox::Spec& spec) {
+  std::uint64_t all = (std::uint64_t{1} << (CAP_LAST_CAP + 1)) - 1;
   for (const auto* list : {&a.cap_drop, &a.cap_add})
     for (const auto& name : *list) {
       const char* opt = list == &a.cap_add ? "--cap-add" : "--cap-drop";
       int cap = rdbox::capability_number(name);
       if (cap == -1) return rdbox::Error::input(opt, "unknown capability \"" + name + "\"");
       std::uint64_t bits = cap == -2 ? all : std::uint64_t{1} << cap;
-      set = list == &a.cap_add ? (set | bits) : (set & ~bits);
+      (list == &a.cap_add ? spec.cap_add : spec.cap_drop) |= bits;
     }
-  return set;
+  return rdbox::ok();
+}
+
+// --memory, --memory-swap, --pids, --cpus, --cpu-weight, --cpu-shares, --cgroup-parent: one
+// cgroup for the run when any is given.
+rdbox::Status finish_cgroup(rdbox::Spec& spec, const RunArgs& a) {
+  if (!a.memory && !a.memory_swap && !a.pids && !a.cpus && !a.cpu_weight && !a.cpu_shares && !a.cgroup_parent)
+    return rdbox::ok();
+  rdbox::CgroupConfig c;
+  auto size = [](const std::string& text, const char* opt) -> rdbox::Expected<std::int64_t> {
+    auto n = rdbox::parse_size(text);
+    if (!n || n.value() > (std::size_t{1} << 62)) return rdbox::Error::input(opt, "\"" + text + "\" is not a size (want e.g. 512M, 2G)");
+    return static_cast<std::int64_t>(n.value());
+  };
+  if (a.memory) {
+    auto n = size(*a.memory, "--memory");
+    if (!n) return n.error();
+    c.memory_max = n.value();
+  }
+  if (a.memory_swap) {
+    if (!a.memory) return rdbox::Error::input("--memory-swap", "needs --memory (it is memory plus swap)");
+    if (*a.memory_swap == "-1") {
+      c.memory_swap_max = -1;
+    } else {
+      auto n = size(*a.memory_swap, "--memory-swap");
+      if (!n) return n.error();
+      if (n.value() < *c.memory_max)
+        return rdbox::Error::input("--memory-swap", "must be at least --memory (it is memory plus swap)");
+      c.memory_swap_max = n.value();
+    }
+  }
+  auto count = [](const std::string& text, const char* opt, std::uint64_t lo, std::uint64_t hi) {
+    auto n = rdbox::parse_count(text, opt, hi);
+    if (n && n.value() < lo)
+      return rdbox::Expected<std::uint64_t>(rdbox::Error::input(opt, "must be from " + std::to_string(lo) + " to " + std::to_string(hi)));
+    return n;
+  };
+  if (a.pids) {
+    auto n = count(*a.pids, "--pids", 1, 4194304);
+    if (!n) return n.error();
+    c.pids_max = static_cast<std::int64_t>(n.value());
+  }
+  if (a.cpu_weight) {
+    auto n = count(*a.cpu_weight, "--cpu-weight", 1, 10000);
+    if (!n) return n.error();
+    c.cpu_weight = n.value();
+  }
+  if (a.cpu_shares) {
+    auto n = count(*a.cpu_shares, "--cpu-shares", 2, 262144);
+    if (!n) return n.error();
+    c.cpu_shares = n.value();
+  }
+  if (a.cpus) {
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(a.cpus->c_str(), &end);
+    if (a.cpus->empty() || *end || errno == ERANGE || !(v >= 0.01) || v > 1024)
+      return rdbox::Error::input("--cpus", "\"" + *a.cpus + "\" is not a number of CPUs from 0.01 to 1024");
+    c.cpu_quota_us = static_cast<std::uint64_t>(v * static_cast<double>(c.cpu_period_us) + 0.5);
+  }
+  if (a.cgroup_parent) {
+    const std::string& p = *a.cgroup_parent;
+    if (p.empty() || p.find('\0') != std::string::npos) return rdbox::Error::input("--cgroup-parent", "must be a path");
+    for (const auto& part : {std::string("/../"), std::string("/./")})
+      if (("/" + p + "/").find(part) != std::string::npos)
+        return rdbox::Error::input("--cgroup-parent", "\"" + p + "\" must not hold . or .. components");
+    c.parent = p;
+  }
+  c.origin = a.memory ? "--memory" : a.pids ? "--pids" : a.cpus ? "--cpus" : a.cpu_weight ? "--cpu-weight"
+             : a.cpu_shares ? "--cpu-shares" : "--cgroup-parent";
+  spec.cgroup = c;
+  return rdbox::ok();
 }
 
 rdbox::Status finish_confinement(rdbox::Spec& spec, const RunArgs& a) {
-  if (!a.cap_add.empty() || !a.cap_drop.empty()) {
-    auto caps = capability_set(a);
-    if (!caps) return caps.error();
-    spec.capabilities = caps.value();
-  }
+  if (auto s = finish_cgroup(spec, a); !s) return s;
+  if (auto s = capability_bits(a, spec); !s) return s;
   for (const auto& r : a.rlimits) {
     auto l = parse_rlimit(r);
     if (!l) return l.error();
@@ -247,7 +316,9 @@ rdbox::Status finish_confinement(rdbox::Spec& spec, const RunArgs& a) {
   if (a.seccomp && *a.seccomp == "default") {
     spec.seccomp_profile = std::string(rdbox::default_seccomp_profile());
     spec.seccomp_name = "default";
-  } else if (a.seccomp && *a.seccomp != "unconfined") {
+  } else if (a.seccomp && *a.seccomp == "unconfined") {
+    spec.seccomp_name = "unconfined";
+  } else if (a.seccomp) {
     auto text = read_small_file(*a.seccomp, "--seccomp");
     if (!text) return text.error();
     spec.seccomp_profile = text.value();

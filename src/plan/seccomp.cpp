@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "rdbox/config.hpp"
 #include "rdbox/fd.hpp"
 
 namespace rdbox {
@@ -77,9 +78,37 @@ Expected<std::vector<scmp_arg_cmp>> args_of(const json& rule, const std::string&
   return out;
 }
 
-Status add_rule(scmp_filter_ctx ctx, const json& rule, const std::string& field, int default_errno) {
+// docker's conditional rules: "includes": {"caps": [...]} applies a rule only when the
+// process has every one of them, "excludes": {"caps": [...]} only when it has none.
+// Architectures and kernel versions in them are not looked at (rdbox is x86-64 only).
+Expected<bool> rule_applies(const json& rule, std::uint64_t caps, const std::string& field) {
+  for (const char* which : {"includes", "excludes"}) {
+    auto it = rule.find(which);
+    if (it == rule.end() || it->is_null()) continue;
+    if (!it->is_object()) return Error::input(field + "." + which, "must be an object");
+    auto list = it->find("caps");
+    if (list == it->end() || list->is_null()) continue;
+    if (!list->is_array()) return Error::input(field + "." + which + ".caps", "must be an array");
+    bool all = true, any = false;
+    for (const auto& name : *list) {
+      int cap = name.is_string() ? capability_number(name.get<std::string>()) : -1;
+      if (cap < 0) return Error::input(field + "." + which + ".caps", "holds an unknown capability");
+      bool has = caps & (std::uint64_t{1} << cap);
+      all = all && has;
+      any = any || has;
+    }
+    if (which[0] == 'i' ? !all : any) return false;
+  }
+  return true;
+}
+
+Status add_rule(scmp_filter_ctx ctx, const json& rule, const std::string& field, int default_errno,
+                std::uint64_t caps) {
   if (!rule.is_object() || !rule.contains("names") || !rule["names"].is_array())
     return Error::input(field, "needs \"names\" (an array of syscall names)");
+  auto applies = rule_applies(rule, caps, field);
+  if (!applies) return applies.error();
+  if (!applies.value()) return ok();
   auto errno_ret = unsigned_field(rule, "errnoRet", static_cast<std::uint64_t>(default_errno), 4095, field);
   if (!errno_ret) return errno_ret.error();
   auto it = rule.find("action");
@@ -117,7 +146,7 @@ Expected<std::vector<struct sock_filter>> export_bpf(scmp_filter_ctx ctx) {
 
 }  // namespace
 
-Expected<SeccompProgram> compile_seccomp_profile(std::string_view text, std::string name) {
+Expected<SeccompProgram> compile_seccomp_profile(std::string_view text, std::string name, std::uint64_t caps) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Error::input("--seccomp " + name, "not a JSON object");
   auto default_errno = unsigned_field(j, "defaultErrnoRet", EPERM, 4095, "profile");
@@ -131,7 +160,7 @@ Expected<SeccompProgram> compile_seccomp_profile(std::string_view text, std::str
   const json& rules = j.contains("syscalls") ? j["syscalls"] : json::array();
   if (!rules.is_array()) return Error::input("syscalls", "must be an array");
   for (std::size_t i = 0; i < rules.size(); ++i)
-    if (auto s = add_rule(ctx.get(), rules[i], "syscalls[" + std::to_string(i) + "]", static_cast<int>(default_errno.value())); !s)
+    if (auto s = add_rule(ctx.get(), rules[i], "syscalls[" + std::to_string(i) + "]", static_cast<int>(default_errno.value()), caps); !s)
       return s.error();
   auto bpf = export_bpf(ctx.get());
   if (!bpf) return bpf.error();

@@ -21,6 +21,16 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Plan& plan, ChildStac
     if (!inst->guard_->start()) inst->guard_.reset();  // best effort: the run goes on unguarded
   }
   inst->view_ = plan.view();
+  if (plan.cgroup) {
+    auto cg = Cgroup::create(*plan.cgroup);
+    if (!cg) {
+      if (failed_step) *failed_step = Step::cgroup;
+      return cg.error();
+    }
+    inst->cgroup_ = std::move(cg.value());
+    inst->view_.cgroup_fds = inst->cgroup_->procs_fds().data();
+    inst->view_.n_cgroup_fds = inst->cgroup_->procs_fds().size();
+  }
   auto l = launch(plan, inst->view_, stack, failed_step);
   if (!l) return l.error();  // launch() reaps what it made; the guard stops with inst
   inst->launch_ = std::move(l.value());
@@ -42,6 +52,7 @@ Instance::Detached Instance::detach() {
   d.pid = launch_.pid;
   d.pidfd = std::move(launch_.pidfd);
   d.gate = std::move(launch_.gate);
+  if (cgroup_) d.cgroup_dirs = cgroup_->release();
   launch_.report.reset();
   launch_.events.reset();
   if (guard_) guard_->disarm();
@@ -53,6 +64,12 @@ void Instance::wait(Supervisor& supervisor, Outcome& out, const EventSink& sink)
   std::function<void()> stop_guard;
   if (guard_) stop_guard = [this] { guard_->stop(); };
   supervisor.wait(launch_, plan_, stack_, out, sink, stop_guard);
+  if (cgroup_) {
+    // Read before anything is killed: the figures are the command's.
+    out.cgroup = cgroup_->report();
+    out.cgroup->killed_leftovers = cgroup_->kill_all();
+    cgroup_.reset();
+  }
 }
 
 Status Instance::kill(int sig) {
@@ -71,6 +88,7 @@ Instance::~Instance() {
     }
   }
   if (guard_) guard_->stop();
+  cgroup_.reset();  // kills what is left in it, removes it
   launch_.events.reset();
   launch_.report.reset();
   launch_.pidfd.reset();

@@ -9,6 +9,7 @@
 #include "rdbox/error.hpp"
 #include "rdbox/outcome.hpp"
 #include "rdbox/plan.hpp"
+#include "cgroup.hpp"
 #include "spawn/guard.hpp"
 #include "spawn/launch.hpp"
 #include "supervisor.hpp"
@@ -37,6 +38,7 @@ class Instance {
   struct Detached {
     pid_t pid = -1;
     Fd pidfd, gate;
+    std::vector<std::string> cgroup_dirs;  // the run's cgroup, now the new owner's to remove
   };
   Detached detach();
   // Signals the child (by pidfd: never a recycled pid). ESRCH once it has been reaped.
@@ -52,6 +54,7 @@ class Instance {
   // lives as long as the Instance.
   PlanView view_;
   std::unique_ptr<SpawnGuard> guard_;
+  std::unique_ptr<Cgroup> cgroup_;  // after the launch in destruction order: the child is reaped first
   Launch launch_;
 };
 

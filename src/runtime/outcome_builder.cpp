@@ -19,6 +19,32 @@ void OutcomeBuilder::launched(pid_t pid, std::int64_t t_start_ns, std::int64_t t
   out_.parent_minflt = minflt;
   out_.spawn_us = us_between(t_start_ns, t_spawned_ns);
   out_.kind = OutcomeKind::exited;
+  out_.confinement.profile = plan_.confinement;
+  out_.confinement.seccomp_profile = plan_.seccomp.empty() ? "" : plan_.seccomp_name;
+}
+
+// What the stub read about itself just before the filter and exec.
+void OutcomeBuilder::confinement_record(const StubRecord& r) {
+  auto& c = out_.confinement;
+  auto value = static_cast<std::uint64_t>(r.t_ns);
+  c.probed = true;
+  switch (r.item) {
+    case kCapEffective: c.cap_effective = value; return;
+    case kCapPermitted: c.cap_permitted = value; return;
+    case kCapInheritable: c.cap_inheritable = value; return;
+    case kCapBounding: c.cap_bounding = value; return;
+    case kCapAmbient: c.cap_ambient = value; return;
+    case kNoNewPrivs: c.no_new_privs = value == 1; return;
+    // Read just before the filter is loaded: the step after it either loads it or fails the run.
+    case kSeccompMode: c.seccomp_mode = plan_.seccomp.empty() ? static_cast<int>(value) : 2; return;
+    default: break;
+  }
+  if (r.item < kRlimitBase) return;
+  std::size_t i = (r.item - kRlimitBase) / 2;
+  if (i >= plan_.rlimits.size()) return;
+  if (c.rlimits.size() <= i) c.rlimits.resize(i + 1);
+  c.rlimits[i].resource = plan_.rlimits[i].resource;
+  ((r.item - kRlimitBase) % 2 ? c.rlimits[i].hard : c.rlimits[i].soft) = value;
 }
 
 void OutcomeBuilder::add_step(const std::string& name, double us) {
@@ -74,6 +100,7 @@ void OutcomeBuilder::record(const StubRecord& r) {
       }
       return;
     case kFatal: failure_record(r); return;
+    case kConfinement: confinement_record(r); return;
     default: return;
   }
 }

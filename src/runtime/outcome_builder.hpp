@@ -43,6 +43,7 @@ class OutcomeBuilder {
  private:
   void step_record(const StubRecord& r);
   void failure_record(const StubRecord& r);
+  void confinement_record(const StubRecord& r);
 
   const Plan& plan_;
   Outcome& out_;

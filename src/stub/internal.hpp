@@ -33,6 +33,9 @@ int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back);
 // caps.cpp
 int step_caps(const PlanView* v, unsigned item);
 int step_no_new_privs(const PlanView* v);
+int step_keyring(const PlanView* v);
+int step_cgroup(const PlanView* v);
+void probe_confinement(const PlanView* v);
 
 // init.cpp
 int step_init(const PlanView* v);

@@ -313,7 +313,9 @@ int run_step(const PlanView* v, const StepOp& op) {
     case Step::fds: return step_fds(v);
     case Step::workdir: return step_workdir(v);
     case Step::user: return step_user(v, op.item);
-    case Step::probe: probe_namespaces(v); return 0;
+    case Step::probe: op.item == 1 ? probe_confinement(v) : probe_namespaces(v); return 0;
+    case Step::keyring: return step_keyring(v);
+    case Step::cgroup: return step_cgroup(v);
     case Step::sigmask: return step_sigmask(v);
     default: return EINVAL;
   }

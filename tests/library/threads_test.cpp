@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -301,6 +303,14 @@ TEST(Library, ASeccompProfileDeniesWhatItNames) {
   // rdbox's default: the kernel keyring, mounts and new namespaces are refused.
   auto d = config_running("! keyctl show >/dev/null 2>&1; unshare -U true 2>/dev/null && exit 1; exit 9");
   d.processes[0].no_new_privs = true;
+  // What this process holds, but CAP_SYS_ADMIN (which the profile's conditional rules would honour).
+  struct __user_cap_header_struct h {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct held[2] {};
+  ASSERT_EQ(::syscall(SYS_capget, &h, held), 0);
+  std::uint64_t all_but_sys_admin =
+      (held[0].permitted | (std::uint64_t{held[1].permitted} << 32)) & ~(std::uint64_t{1} << CAP_SYS_ADMIN);
+  if (all_but_sys_admin)  // unprivileged, without a user namespace, there is nothing to drop
+    d.processes[0].caps = rdbox::CapabilitySets{all_but_sys_admin, all_but_sys_admin, all_but_sys_admin, 0, 0};
   d.seccomp_profile = std::string(rdbox::default_seccomp_profile());
   d.seccomp_name = "default";
   rdbox::Outcome dout = rdbox::run(d);
