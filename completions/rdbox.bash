@@ -6,7 +6,8 @@
 
 _rdbox_global_opts="-h --help -v --verbose --log-level --version"
 _rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-run
- --cap-add --cap-drop --no-new-privs --seccomp --rlimit --timeout --kill-after"
+ --privileged --cap-add --cap-drop --no-new-privs --seccomp --rlimit --timeout --kill-after
+ --memory --memory-swap --pids --cpus --cpu-weight --cpu-shares --cgroup-parent"
 _rdbox_compare_opts="--modes -n --rss --touch --format"
 _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --clear-env
  -w --workdir --preserve-fds --newpid --newns --newuts --newipc --newnet --newuser
@@ -16,7 +17,8 @@ _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --cle
 _rdbox_value_opts="--log-level --mode --report --report-file --report-fd --modes -n --rss
  --format --clone-flags --stack-size --argv0 -e --env --env-file -w --workdir --preserve-fds
  --time-offset --hostname --uid-map --gid-map --user --rootfs --bind --ro-bind --tmpfs
- --cap-add --cap-drop --seccomp --rlimit --timeout --kill-after"
+ --cap-add --cap-drop --seccomp --rlimit --timeout --kill-after
+ --memory --memory-swap --pids --cpus --cpu-weight --cpu-shares --cgroup-parent"
 _rdbox_caps="CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_AUDIT_WRITE CAP_BLOCK_SUSPEND CAP_BPF
  CAP_CHECKPOINT_RESTORE CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
  CAP_IPC_LOCK CAP_IPC_OWNER CAP_KILL CAP_LEASE CAP_LINUX_IMMUTABLE CAP_MAC_ADMIN
