@@ -17,6 +17,8 @@
 #include <functional>
 #include <sstream>
 
+#include "runtime/cgroup.hpp"
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -155,26 +157,26 @@ void check_filesystems(Report& r, uid_t uid, gid_t gid, bool root) {
 
 }
 
+// Truthfully: each controller's cgroup is made (with a limit that changes nothing) and
+// removed again, exactly as a run would, and the answer is whether that worked.
 void check_cgroups(Report& r) {
-  r.out << "\ncgroups\n";
-  std::ifstream cg("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(cg, line)) {
-    auto a = line.find(':'), b = line.find(':', a + 1);
-    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-    if (controllers.empty()) {
-      std::string base = "/sys/fs/cgroup";
-      if (::access("/sys/fs/cgroup/unified", F_OK) == 0) base = "/sys/fs/cgroup/unified";
-      std::string ctl = read_first_line(base + path + "/cgroup.controllers");
-      bool delegated = ::access((base + path).c_str(), W_OK) == 0;
-      r.info("v2 (" + base + ")", path + ", controllers: " + (ctl.empty() ? "none" : ctl) +
-                                      (delegated ? ", writable by you" : ", not delegated to you"));
-    } else if (controllers.rfind("name=", 0) != 0) {
-      bool delegated = ::access(("/sys/fs/cgroup/" + controllers + path).c_str(), W_OK) == 0;
-      r.info("v1 " + controllers, path + (delegated ? ", writable by you" : ", not delegated to you"));
+  r.out << "\ncgroups (--memory, --pids, --cpus...)\n";
+  for (const auto& place : cgroup_controllers()) {
+    CgroupConfig c;
+    c.origin = "--" + place.controller;
+    if (place.controller == "memory") c.memory_max = std::int64_t{1} << 62;
+    if (place.controller == "pids") c.pids_max = 4194304;
+    if (place.controller == "cpu") c.cpu_weight = 100;
+    std::string where = place.version ? "v" + std::to_string(place.version) + " " + place.path : "";
+    if (!place.version) {
+      r.line(false, place.controller, "not available", "the kernel or this host does not offer it");
+      continue;
     }
+    auto cg = Cgroup::create(c);
+    r.line(static_cast<bool>(cg), place.controller, cg ? "usable (" + where + ")" : where + ": " + cg.error().what(),
+           "as root, or with a cgroup delegated to you (systemd-run --user --scope -p Delegate=yes), "
+           "and --cgroup-parent under it");
   }
-
 }
 
 void check_kernel(Report& r) {

@@ -279,11 +279,14 @@ Status Cgroup::make(const CgroupConfig& config) {
     }
     if (config.path.empty()) sweep_stale(parent, h->version);
     std::string dir = join_path(parent, name);
-    if (::mkdir(dir.c_str(), 0755) != 0)
-      return Error::input(config.origin, "cannot create the cgroup " + dir + ": " + std::strerror(errno) +
-                                             (errno == EACCES || errno == EROFS || errno == EPERM
+    if (::mkdir(dir.c_str(), 0755) != 0) {
+      int e = errno;
+      if (ctrls.empty() && picks.size() > 1) continue;  // v2 only to track the processes: best effort
+      return Error::input(config.origin, "cannot create the cgroup " + dir + ": " + std::strerror(e) +
+                                             (e == EACCES || e == EROFS || e == EPERM
                                                   ? " (rootless runs need a delegated cgroup; see rdbox doctor)"
                                                   : ""));
+    }
     dirs_.push_back({*h, dir, ctrls});
     if (display_.empty() || h->version == 2) display_ = dir.substr(h->mount.size());
   }
