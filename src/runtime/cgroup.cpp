@@ -257,6 +257,8 @@ Status Cgroup::make(const CgroupConfig& config) {
                                          "nor on a v1 hierarchy; see rdbox doctor)");
     pick(found, ctrl);
   }
+  // The v2 directory only to track processes is not needed when a v1 one does it already.
+  if (picks.size() > 1 && picks.front().first->version == 2 && picks.front().second.empty()) picks.erase(picks.begin());
   if (picks.empty()) return Error::input(config.origin, "no cgroup hierarchy is mounted (see rdbox doctor)");
   for (auto& [h, ctrls] : picks) {
     bool absolute = !config.parent.empty() && config.parent[0] == '/';
@@ -281,7 +283,6 @@ Status Cgroup::make(const CgroupConfig& config) {
     std::string dir = join_path(parent, name);
     if (::mkdir(dir.c_str(), 0755) != 0) {
       int e = errno;
-      if (ctrls.empty() && picks.size() > 1) continue;  // v2 only to track the processes: best effort
       return Error::input(config.origin, "cannot create the cgroup " + dir + ": " + std::strerror(e) +
                                              (e == EACCES || e == EROFS || e == EPERM
                                                   ? " (rootless runs need a delegated cgroup; see rdbox doctor)"
