@@ -6,6 +6,7 @@
  *   keyring          print the session keyring's serial
  *   addkey           add a user key to the session keyring, print its serial
  *   readkey SERIAL   read a key by serial
+ *   euid             print the effective uid (a setuid-root copy: did exec give root back?)
  *   with-key CMD...  join a fresh session keyring, add a key to it, run CMD with the key's
  *                    serial in $RDBOX_TEST_KEY (the caller's key a sandbox must not read)
  */
@@ -65,6 +66,10 @@ int main(int argc, char** argv) {
     long n = syscall(SYS_keyctl, KEYCTL_READ, atol(argv[2]), buf, sizeof buf);
     if (n < 0) return result(-1);
     printf("%.*s\n", (int)n, buf);
+    return 0;
+  }
+  if (!strcmp(argv[1], "euid")) {
+    printf("%d\n", (int)geteuid());
     return 0;
   }
   if (!strcmp(argv[1], "with-key") && argc > 2) {

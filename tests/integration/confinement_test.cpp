@@ -204,6 +204,24 @@ TEST_F(Confinement, AUserGetsNoCapabilitiesAndNoNewPrivileges) {
                    "NoNewPrivs:\t1\nSeccomp:\t2\npid=1\n") << a.err;
 }
 
+TEST_F(Confinement, ASetuidBinaryInTheImageGivesNoRootBackToAUser) {
+  REQUIRE_ROOTFS();
+  if (!is_root()) GTEST_SKIP() << "a setuid-root file needs root to make, and uid 1000 a mapping";
+  // An image of our own holding a setuid-root program: what an untrusted image can hold.
+  TempDir img;
+  for (const char* d : {"/bin", "/proc", "/dev", "/sys", "/tmp"}) ASSERT_EQ(::mkdir((img.path() + d).c_str(), 0755), 0);
+  ASSERT_EQ(run({"run", "--", "/bin/cp", RDBOX_ATTACK, img.path() + "/bin/attack"}).exit_code, 0);
+  ASSERT_EQ(::chmod((img.path() + "/bin/attack").c_str(), 04755), 0);
+  std::vector<std::string> args{"run", "--rootfs", img.path(), "--user", "1000", "--", "/bin/attack", "euid"};
+  Result r = run(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1000\n") << "the setuid bit gave root back";
+  // --privileged: the same program does get euid 0 (the attack is real).
+  args.insert(args.begin() + 1, "--privileged");
+  Result p = run(args);
+  EXPECT_EQ(p.out, "0\n") << p.err;
+}
+
 TEST_F(Confinement, MountsAreNosuidNodevAndTmpfsIsBounded) {
   REQUIRE_ROOTFS();
   std::string script =
