@@ -142,7 +142,10 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
   j["user"] = p.set_user ? json{{"uid", p.uid}, {"gid", p.gid}} : json(nullptr);
   json conf;
   conf["profile"] = p.confinement;
-  conf["capabilities"] = p.set_caps ? json(p.caps.bounding) : json(nullptr);
+  json caps = json::array();
+  for (int cap = 0; cap < 64; ++cap)
+    if (p.caps.bounding & (std::uint64_t{1} << cap)) caps.push_back(capability_name(cap));
+  conf["capabilities"] = p.set_caps ? caps : json(nullptr);  // null: left as they are
   conf["no_new_privs"] = p.no_new_privs;
   conf["seccomp"] = p.seccomp.empty() ? json(nullptr) : json(p.seccomp_name);
   conf["session_keyring"] = p.new_keyring ? "new" : "inherited";
