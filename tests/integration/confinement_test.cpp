@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -54,9 +55,9 @@ std::vector<std::string> container(std::vector<std::string> before, const std::v
 
 std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
 
-// Every directory rdbox-<pid>-<n> in every cgroup hierarchy whose rdbox <pid> is gone: a
-// leak (directories of live pids belong to runs of other tests going on at the same time).
-std::vector<std::string> leftover_cgroups() {
+// Every directory rdbox-<pid>-<n> in every cgroup hierarchy left by one of the rdbox
+// processes `pids` (all finished): a leak. (Other tests run at the same time.)
+std::vector<std::string> leftover_cgroups(const std::vector<pid_t>& pids) {
   std::vector<std::string> out;
   std::ifstream mi("/proc/self/mountinfo");
   std::string line;
@@ -80,7 +81,7 @@ std::vector<std::string> leftover_cgroups() {
         std::string sub = dir + "/" + e->d_name;
         long pid = 0;
         if (std::sscanf(e->d_name, "rdbox-%ld-", &pid) == 1) {
-          if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) out.push_back(sub);
+          if (std::find(pids.begin(), pids.end(), static_cast<pid_t>(pid)) != pids.end()) out.push_back(sub);
         } else {
           stack.push_back(sub);
         }
@@ -271,6 +272,7 @@ TEST_F(Confinement, TheReportSaysWhatTheCommandHeldReadInside) {
 }
 
 TEST_F(Confinement, BadInputIsOneLineAnd125) {
+  std::vector<pid_t> pids;
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"run", "--memory", "0", "--", "true"},
            {"run", "--memory", "-5M", "--", "true"},
@@ -294,8 +296,9 @@ TEST_F(Confinement, BadInputIsOneLineAnd125) {
     Result r = run(args);
     EXPECT_EQ(r.exit_code, 125) << join(args, " ") << ": " << r.err;
     EXPECT_EQ(split_lines(r.err).size(), 1u) << join(args, " ") << ": " << r.err;
+    pids.push_back(r.pid);
   }
-  EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+  EXPECT_EQ(leftover_cgroups(pids), std::vector<std::string>{});
 }
 
 TEST_F(Confinement, RootlessCgroupsAreRefusedNotIgnored) {
@@ -308,6 +311,7 @@ TEST_F(Confinement, RootlessCgroupsAreRefusedNotIgnored) {
 
 TEST_F(Confinement, MemoryLimitEndsInAnOomKillThatIsReported) {
   if (!can_make_cgroups()) GTEST_SKIP() << "no writable cgroup here (root only)";
+  std::vector<pid_t> pids;
   for (const auto& mode : std::vector<std::string>{"fork", "vfork", "clone"}) {
     Result r = run({"run", "--mode", mode, "--report", "json", "--memory", "32M", "--memory-swap", "32M", "--",
                     "/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=100M count=1"});
@@ -316,11 +320,13 @@ TEST_F(Confinement, MemoryLimitEndsInAnOomKillThatIsReported) {
     ASSERT_TRUE(j) << r.err;
     EXPECT_EQ((*j)["cgroup"]["oom_killed"], true) << mode << (*j)["cgroup"].dump();
     EXPECT_TRUE((*j)["cgroup"]["memory_peak_bytes"].is_number()) << (*j)["cgroup"].dump();
+    pids.push_back(r.pid);
   }
   Result t = run({"run", "--memory", "32M", "--memory-swap", "32M", "--", "/bin/sh", "-c",
                   "dd if=/dev/zero of=/dev/null bs=100M count=1"});
   EXPECT_NE(t.err.find("(out of memory)"), std::string::npos) << t.err;
-  EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+  pids.push_back(t.pid);
+  EXPECT_EQ(leftover_cgroups(pids), std::vector<std::string>{});
 }
 
 TEST_F(Confinement, AForkBombStopsAtThePidsLimitAndIsCleanedUp) {
@@ -332,6 +338,7 @@ TEST_F(Confinement, AForkBombStopsAtThePidsLimitAndIsCleanedUp) {
   // PID namespace ends with its PID 1; without one, rdbox (their subreaper) and the cgroup
   // end the rest. The fixture checks that no process outlives the test.
   std::string bomb = "b() { b & b & sleep 30; }; b & sleep 1; echo done";
+  std::vector<pid_t> pids;
   for (bool in_container : {true, false}) {
     std::vector<std::string> args{"run", "--report", "json", "--pids", "20"};
     if (in_container) args.insert(args.end(), {"--rootfs", rootfs()});
@@ -345,8 +352,9 @@ TEST_F(Confinement, AForkBombStopsAtThePidsLimitAndIsCleanedUp) {
       EXPECT_LE((*j)["cgroup"]["pids_peak"].get<int>(), 20);
     }
     EXPECT_TRUE((*j)["cgroup"]["killed_leftovers"].is_number());
+    pids.push_back(r.pid);
   }
-  EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+  EXPECT_EQ(leftover_cgroups(pids), std::vector<std::string>{});
 }
 
 TEST_F(Confinement, CpuLimitsAreWrittenWhereTheControllerLives) {
@@ -359,7 +367,7 @@ TEST_F(Confinement, CpuLimitsAreWrittenWhereTheControllerLives) {
   if (!r.out.empty()) {
     EXPECT_EQ(r.out, "50000\n512\n");
   }
-  EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+  EXPECT_EQ(leftover_cgroups({r.pid}), std::vector<std::string>{});
 }
 
 }  // namespace
