@@ -164,6 +164,7 @@ PlanView Plan::view() const {
   v.rootfs_fd = rootfs_fd ? rootfs_fd.get() : -1;
   v.layer_fds = layer_fds.data();
   v.n_layers = layer_fds.size();
+  v.mask_slot = mask_slot;
   v.arg_start = arg_start;
   v.arg_end = arg_end;
   v.env_start = env_start;
@@ -330,7 +331,9 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   if (!c.seccomp_profile.empty()) {
     // docker's capability-conditional rules follow what the command will hold.
     std::uint64_t caps = pc.caps ? pc.caps->bounding | pc.caps->effective : held;
-    auto prog = compile_seccomp_profile(c.seccomp_profile, c.seccomp_name.empty() ? "profile" : c.seccomp_name, caps);
+    auto pre = precompiled_seccomp(c.seccomp_profile, caps);
+    auto prog = pre ? Expected<SeccompProgram>(std::move(*pre))
+                    : compile_seccomp_profile(c.seccomp_profile, c.seccomp_name.empty() ? "profile" : c.seccomp_name, caps);
     if (!prog) return prog.error();
     p.seccomp = std::move(prog->filter);
     p.seccomp_name = prog->name;

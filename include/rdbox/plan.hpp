@@ -186,6 +186,8 @@ struct PlanView {
   int overlay_fd = -1;               // the number the overlay's tmpfs goes to (overlay_root)
   int rootfs_fd = -1;                // rdbox's rootfs descriptor, inherited: closed at pivot_root
   int* layer_fds = nullptr;          // the stub's scratch: one descriptor per mount layer (0: the root)
+  int mask_slot = -1;                // layer_fds[mask_slot], [mask_slot + 1]: the masks' empty tmpfs and
+                                     // /dev/null, made once and cloned for each masked path
   std::size_t n_layers = 0;
   int life_fd = -1;                  // read end: hangs up when rdbox is gone (PID 1's check)
   int life_write_fd = -1;            // rdbox's write end, inherited: the stub closes it
@@ -227,6 +229,7 @@ struct Plan {
   std::vector<StepOp> program;        // the stub's steps in their one order (build_program)
   std::deque<std::vector<const char*>> option_lists;  // storage behind MountStep::options
   mutable std::vector<int> layer_fds; // the stub's scratch (one per layer), written in the child
+  int mask_slot = -1;                 // two scratch slots in layer_fds for the masks' sources
   std::vector<std::string> layer_paths;  // where each layer is mounted inside, for messages
   std::vector<Fd> join_fds;           // namespaces joined by path, held open for the stub
   std::vector<int> join_fd_numbers;

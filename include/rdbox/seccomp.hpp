@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,10 @@ struct SeccompProgram {
 // errors name the field ("syscalls[3].action: ...").
 Expected<SeccompProgram> compile_seccomp_profile(std::string_view json, std::string name,
                                                  std::uint64_t caps = ~std::uint64_t{0});
+
+// The program compile_seccomp_profile would give, compiled at build time: for the default
+// profile and a container's default capabilities only (nullopt otherwise).
+std::optional<SeccompProgram> precompiled_seccomp(std::string_view profile, std::uint64_t caps);
 
 // rdbox's own default profile, in the same format (docs: what it denies and why).
 std::string_view default_seccomp_profile();

@@ -193,6 +193,13 @@ Status Planner::entry(const MountEntry& e) {
     // What the sandbox has there is found out by the stub (under /proc it depends on the
     // kernel); a missing path is skipped, as OCI runtimes do.
     add(e.type == MountType::mask ? MountOp::mask : MountOp::readonly_path, g, "/dev/null", beneath(dest));
+    if (e.type == MountType::mask && p.mask_slot < 0) {
+      p.mask_slot = static_cast<int>(p.layer_fds.size());
+      for (const char* what : {"(the masks' empty tmpfs)", "(the masks' /dev/null)"}) {
+        p.layer_fds.push_back(-1);
+        p.layer_paths.push_back(what);
+      }
+    }
     return ok();
   }
   if (e.type == MountType::symlink) {

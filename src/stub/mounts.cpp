@@ -80,27 +80,36 @@ int do_mount(const PlanView* v, const MountStep& m, bool* fell_back) {
 }
 
 // A masked path: an empty read-only tmpfs over a directory, /dev/null over anything else.
+// Each source is made once per run and cloned for every path (a run masks about a dozen).
 int mask(const PlanView* v, const MountStep& m) {
   long target = open_beneath(v, m.layer, m.dst);
   if (target == -ENOENT) return 0;
   if (sys::failed(target)) return err_of(target);
   struct stat st {};
   long r = sys::call(SYS_fstat, target, &st);
-  long mnt = r;
-  if (!sys::failed(r)) {
+  bool dir = S_ISDIR(st.st_mode);
+  int* source = v->mask_slot >= 0 ? &v->layer_fds[v->mask_slot + (dir ? 0 : 1)] : nullptr;
+  if (!sys::failed(r) && (!source || *source < 0)) {
     MountStep how = m;
     how.flags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     how.recursive = 0;
-    if (S_ISDIR(st.st_mode)) {
+    if (dir) {
       static const char* const no_options[] = {nullptr};
       how.fstype = "tmpfs";
       how.src = "tmpfs";
       how.options = no_options;
-      mnt = new_filesystem(how);
+      r = new_filesystem(how);
     } else {
-      mnt = bind_of(m.src, how);
+      r = bind_of(m.src, how);
     }
+    if (!sys::failed(r) && source) *source = static_cast<int>(r);
+  } else if (!sys::failed(r)) {
+    r = *source;
   }
+  long mnt = r;
+  if (!sys::failed(r) && source)
+    mnt = sys::call(SYS_open_tree, *source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  r = mnt;
   if (!sys::failed(mnt)) r = sys::call(SYS_move_mount, mnt, "", target, "", kMoveEmpty);
   if (!sys::failed(mnt)) sys::call(SYS_close, mnt);
   sys::call(SYS_close, target);

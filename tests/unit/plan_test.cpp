@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rdbox/plan.hpp"
+#include "rdbox/seccomp.hpp"
 
 using namespace rdbox;
 
@@ -123,4 +124,22 @@ TEST(Plan, PrivateFilesOnlyWithoutVfork) {
   s.vfork = true;
   auto q = plan(s, env.get());
   EXPECT_FALSE(q->view().private_files);
+}
+
+TEST(Seccomp, ThePrecompiledDefaultIsWhatLibseccompGivesNow) {
+  // Drift between the build-time program and the profile's text would be a silent hole.
+  auto pre = rdbox::precompiled_seccomp(rdbox::default_seccomp_profile(), rdbox::default_container_caps());
+  ASSERT_TRUE(pre.has_value());
+  auto now = rdbox::compile_seccomp_profile(rdbox::default_seccomp_profile(), "default", rdbox::default_container_caps());
+  ASSERT_TRUE(now) << now.error().what();
+  ASSERT_EQ(pre->filter.size(), now->filter.size());
+  for (std::size_t i = 0; i < now->filter.size(); ++i) {
+    EXPECT_EQ(pre->filter[i].code, now->filter[i].code) << i;
+    EXPECT_EQ(pre->filter[i].k, now->filter[i].k) << i;
+    EXPECT_EQ(pre->filter[i].jt, now->filter[i].jt) << i;
+    EXPECT_EQ(pre->filter[i].jf, now->filter[i].jf) << i;
+  }
+  // Any other capability set or profile is compiled at run time.
+  EXPECT_FALSE(rdbox::precompiled_seccomp(rdbox::default_seccomp_profile(), 0).has_value());
+  EXPECT_FALSE(rdbox::precompiled_seccomp("{}", rdbox::default_container_caps()).has_value());
 }
