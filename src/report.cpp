@@ -309,6 +309,7 @@ ojson cgroup_json(const Outcome& out) {
   j["pids_peak"] = c.pids_peak ? ojson(*c.pids_peak) : ojson(nullptr);
   j["pids_limit_hit"] = c.pids_limit_hit;
   j["killed_leftovers"] = c.killed_leftovers;
+  j["joined_by"] = c.joined_by;
   return j;
 }
 }  // namespace

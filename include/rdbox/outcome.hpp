@@ -56,6 +56,7 @@ struct CgroupReport {
   std::optional<std::int64_t> pids_peak;
   bool pids_limit_hit = false;
   int killed_leftovers = 0;                           // processes still in it at the end, killed
+  std::string joined_by;                              // "clone3" (CLONE_INTO_CGROUP, v2) or "stub" (cgroup.procs)
 };
 
 struct Outcome {

@@ -202,6 +202,7 @@ struct PlanView {
   bool trace = false;                // step times and namespace inodes on the report pipe
   const int* cgroup_fds = nullptr;   // cgroup.procs of the run's cgroup, one per hierarchy
   std::size_t n_cgroup_fds = 0;
+  int clone_into_cgroup = -1;        // clone mode: clone3(CLONE_INTO_CGROUP) into this v2 directory
 
   // Set per launch by the launcher.
   int report_fd = -1;

@@ -227,6 +227,13 @@ Expected<std::unique_ptr<Cgroup>> Cgroup::create(const CgroupConfig& config) {
     if (fd < 0) return Error::sys("cgroup " + d.path + "/cgroup.procs", errno);
     cg->procs_fds_.emplace_back(fd);
     cg->procs_fd_numbers_.push_back(fd);
+    if (d.h.version == 1) {
+      cg->v1_procs_fd_numbers_.push_back(fd);
+    } else {
+      int dir = ::open(d.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir < 0) return Error::sys("cgroup " + d.path, errno);
+      cg->v2_dir_fd_.reset(dir);
+    }
   }
   return cg;
 }
@@ -371,6 +378,7 @@ std::vector<std::string> Cgroup::release() {
 
 void Cgroup::remove() {
   procs_fds_.clear();
+  v2_dir_fd_.reset();
   // v2 first: cgroup.kill reaches every process at once; then what v1 still lists.
   std::stable_sort(dirs_.begin(), dirs_.end(), [](const Dir& a, const Dir& b) { return a.h.version > b.h.version; });
   for (const auto& d : dirs_) {

@@ -52,6 +52,10 @@ class Cgroup {
 
   // cgroup.procs of each directory, opened O_WRONLY: the stub writes "0" to join.
   const std::vector<int>& procs_fds() const { return procs_fd_numbers_; }
+  // The v2 directory, for clone3(CLONE_INTO_CGROUP) (-1 without one), and the cgroup.procs
+  // of every other directory (what the stub still joins when clone3 made the child there).
+  int v2_dir_fd() const { return v2_dir_fd_.get(); }
+  const std::vector<int>& v1_procs_fds() const { return v1_procs_fd_numbers_; }
   // The run's figures (peak memory, OOM kills, peak pids, pids limit hit), read now.
   CgroupReport report() const;
   // Kills every process still in the cgroup; returns how many there were.
@@ -73,7 +77,8 @@ class Cgroup {
 
   std::vector<Dir> dirs_;
   std::vector<Fd> procs_fds_;
-  std::vector<int> procs_fd_numbers_;
+  std::vector<int> procs_fd_numbers_, v1_procs_fd_numbers_;
+  Fd v2_dir_fd_;
   std::string display_;  // the cgroup's path relative to each hierarchy's root
   bool released_ = false;
 };

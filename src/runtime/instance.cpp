@@ -28,8 +28,13 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Plan& plan, ChildStac
       return cg.error();
     }
     inst->cgroup_ = std::move(cg.value());
-    inst->view_.cgroup_fds = inst->cgroup_->procs_fds().data();
-    inst->view_.n_cgroup_fds = inst->cgroup_->procs_fds().size();
+    // clone mode is born in the v2 cgroup (clone3(CLONE_INTO_CGROUP): no migration, which
+    // costs the writer an RCU grace period); the stub joins what is left (v1 hierarchies).
+    bool into = plan.mode == Mode::clone && inst->cgroup_->v2_dir_fd() >= 0;
+    const auto& fds = into ? inst->cgroup_->v1_procs_fds() : inst->cgroup_->procs_fds();
+    inst->view_.clone_into_cgroup = into ? inst->cgroup_->v2_dir_fd() : -1;
+    inst->view_.cgroup_fds = fds.data();
+    inst->view_.n_cgroup_fds = fds.size();
   }
   auto l = launch(plan, inst->view_, stack, failed_step);
   if (!l) return l.error();  // launch() reaps what it made; the guard stops with inst
@@ -67,6 +72,7 @@ void Instance::wait(Supervisor& supervisor, Outcome& out, const EventSink& sink)
   if (cgroup_) {
     // Read before anything is killed: the figures are the command's.
     out.cgroup = cgroup_->report();
+    out.cgroup->joined_by = view_.clone_into_cgroup >= 0 ? "clone3" : "stub";
     out.cgroup->killed_leftovers = cgroup_->kill_all();
     cgroup_.reset();
   }

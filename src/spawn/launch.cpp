@@ -156,7 +156,7 @@ Status call_primitive(const Plan& plan, PlanView& view, ChildStack& stack, Launc
   switch (plan.mode) {
     case Mode::fork: pid = spawn_fork(&view); break;
     case Mode::vfork: pid = spawn_vfork(&view); break;
-    case Mode::clone: pid = spawn_clone(&view, plan.clone_flags, stack.top(), &pidfd); break;
+    case Mode::clone: pid = spawn_clone(&view, plan.clone_flags, stack.top(), stack.usable(), &pidfd); break;
     case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item); break;
   }
   l.t_spawned_ns = now_ns();

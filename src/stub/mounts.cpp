@@ -79,8 +79,23 @@ int do_mount(const PlanView* v, const MountStep& m, bool* fell_back) {
   return 0;
 }
 
-// A masked path: an empty read-only tmpfs over a directory, /dev/null over anything else.
-// Each source is made once per run and cloned for every path (a run masks about a dozen).
+// The source a mask attaches: an empty read-only tmpfs for a directory, /dev/null for
+// anything else (it must stay a device: reads give nothing, as with runc).
+long mask_source(const MountStep& m, bool dir) {
+  MountStep how = m;
+  how.flags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | (dir ? MOUNT_ATTR_NODEV : 0);
+  how.recursive = 0;
+  if (!dir) return bind_of(m.src, how);
+  static const char* const no_options[] = {nullptr};
+  how.fstype = "tmpfs";
+  how.src = "tmpfs";
+  how.options = no_options;
+  return new_filesystem(how);
+}
+
+// A masked path. Each source is made once per run and cloned for every path (a run masks
+// about a dozen); kernels that cannot clone a detached mount (before 6.x: EINVAL) get a
+// new source each time (slot -2).
 int mask(const PlanView* v, const MountStep& m) {
   long target = open_beneath(v, m.layer, m.dst);
   if (target == -ENOENT) return 0;
@@ -88,27 +103,21 @@ int mask(const PlanView* v, const MountStep& m) {
   struct stat st {};
   long r = sys::call(SYS_fstat, target, &st);
   bool dir = S_ISDIR(st.st_mode);
-  int* source = v->mask_slot >= 0 ? &v->layer_fds[v->mask_slot + (dir ? 0 : 1)] : nullptr;
-  if (!sys::failed(r) && (!source || *source < 0)) {
-    MountStep how = m;
-    how.flags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    how.recursive = 0;
-    if (dir) {
-      static const char* const no_options[] = {nullptr};
-      how.fstype = "tmpfs";
-      how.src = "tmpfs";
-      how.options = no_options;
-      r = new_filesystem(how);
-    } else {
-      r = bind_of(m.src, how);
-    }
-    if (!sys::failed(r) && source) *source = static_cast<int>(r);
-  } else if (!sys::failed(r)) {
-    r = *source;
-  }
+  int* slot = v->mask_slot >= 0 ? &v->layer_fds[v->mask_slot + (dir ? 0 : 1)] : nullptr;
   long mnt = r;
-  if (!sys::failed(r) && source)
-    mnt = sys::call(SYS_open_tree, *source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (!sys::failed(r) && slot && *slot == -1) {
+    long src = mask_source(m, dir);
+    if (!sys::failed(src)) *slot = static_cast<int>(src);
+    else mnt = src;
+  }
+  if (!sys::failed(mnt) && slot && *slot >= 0) {
+    mnt = sys::call(SYS_open_tree, *slot, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (mnt == -EINVAL) {
+      sys::call(SYS_close, *slot);
+      *slot = -2;
+    }
+  }
+  if (!sys::failed(r) && (!slot || *slot == -2)) mnt = mask_source(m, dir);
   r = mnt;
   if (!sys::failed(mnt)) r = sys::call(SYS_move_mount, mnt, "", target, "", kMoveEmpty);
   if (!sys::failed(mnt)) sys::call(SYS_close, mnt);

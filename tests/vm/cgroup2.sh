@@ -93,6 +93,15 @@ check container "NoNewPrivs:	1
 Seccomp:	2
 1" "$out"
 
+# clone mode is born in the cgroup (clone3 CLONE_INTO_CGROUP); fork mode's stub joins it.
+out=$(rdbox run --report json --pids 10 -- true 2>&1)
+has joined_by_clone3 '"joined_by":"clone3"' "$out"
+out=$(rdbox run --mode fork --report json --pids 10 -- sh -c 'cat /proc/self/cgroup' 2>&1)
+has joined_by_stub '"joined_by":"stub"' "$out"
+has fork_in_cgroup '0::/rdbox-' "$out"
+out=$(rdbox run --report none --pids 10 -- cat /proc/self/cgroup 2>&1)
+has clone3_in_cgroup '0::/rdbox-' "$out"
+
 out=$(rdbox run --report none --cgroup-parent nope --pids 5 -- true 2>&1)
 check bad_parent_125 125 "$?"
 
