@@ -48,6 +48,7 @@ const char* step_name(Step s) {
     case Step::no_new_privs: return "no_new_privs";
     case Step::rlimits: return "rlimits";
     case Step::seccomp: return "seccomp";
+    case Step::session: return "session";
   }
   return "unknown";
 }
@@ -89,13 +90,18 @@ void build_program(Plan& p) {
   add(Step::pid_fork, p.pid_fork);  // fork mode --newpid: PID 1 is the relay's child
   add(Step::signals, true);
   add(Step::pdeathsig, p.die_with_parent);
-  add(Step::pgrp, true);
+  add(Step::pgrp, !p.new_session);
+  add(Step::session, p.new_session);
   for (std::size_t i = 0; i < p.mounts.size(); ++i) add(Step::mounts, true, true, static_cast<std::uint32_t>(i));
   add(Step::hostname, !p.hostname.empty(), true);
   add(Step::loopback, p.loopback, true);
   add(Step::init, p.init);  // after the mounts: the init sees the sandbox's root
   add(Step::fds, true);
   add(Step::workdir, !p.workdir.empty());
+  // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the capabilities
+  // are dropped then (as runc does), as late as possible otherwise.
+  bool early_seccomp = !p.seccomp.empty() && !p.no_new_privs;
+  add(Step::seccomp, early_seccomp);
   add(Step::caps, p.set_caps, false, 0);  // the bounding set dropped, capabilities kept across the switch
   add(Step::user, p.set_user);
   add(Step::pdeathsig, p.set_user && p.die_with_parent);  // again: setresuid cleared it
@@ -106,7 +112,7 @@ void build_program(Plan& p) {
   add(Step::rlimits, !p.rlimits.empty());
   add(Step::no_new_privs, p.no_new_privs);
   add(Step::probe, p.trace, false, 1);  // what the command will hold, read back: the report's confinement
-  add(Step::seccomp, !p.seccomp.empty());  // after no_new_privs, which an unprivileged filter needs
+  add(Step::seccomp, !p.seccomp.empty() && !early_seccomp);  // after no_new_privs, which an unprivileged filter needs
   add(Step::sigmask, true);
 }
 
@@ -177,6 +183,11 @@ PlanView Plan::view() const {
   v.uid = uid;
   v.gid = gid;
   v.trace = trace;
+  v.gate_fd = start_fifo ? start_fifo.get() : -1;
+  v.new_session = new_session;
+  v.controlling_tty = controlling_tty;
+  v.groups = groups.data();
+  v.n_groups = groups.size();
   return v;
 }
 
@@ -340,6 +351,9 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   }
   p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
+  p.new_session = c.launch.new_session;
+  p.controlling_tty = c.launch.controlling_tty;
+  p.groups = pc.groups;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop
   // rdbox's end of the pipe; rdbox is suspended until exec there anyway.
   bool shared_files = (p.clone_flags & CLONE_FILES) && (p.clone_flags & CLONE_VFORK);

@@ -101,6 +101,7 @@ struct ProcessConfig {
   std::vector<std::string> env;       // the whole environment, "KEY=VALUE"
   std::string cwd;                    // empty: inherited (/ in a new root)
   std::optional<UserIds> user;        // switch to these ids before exec
+  std::vector<std::uint32_t> groups;  // supplementary groups with `user` (OCI additionalGids); empty: none
   int preserve_fds = 0;               // fds 3 .. 3+N-1 are inherited
   std::optional<CapabilitySets> caps; // nullopt: left as they are (unshare's behaviour)
   bool no_new_privs = false;          // PR_SET_NO_NEW_PRIVS before exec
@@ -115,6 +116,8 @@ struct LaunchConfig {
   bool trace = false;             // step timings and namespace inodes for the report
   bool start_gate = false;        // the child waits, set up, until Instance::start() (OCI create/start)
   bool die_with_parent = true;    // the sandbox ends when its creator dies (not for OCI create)
+  bool new_session = false;       // setsid() instead of a new process group (an OCI container's init)
+  bool controlling_tty = false;   // with new_session: fd 0, a terminal, becomes the controlling one
 };
 
 // One cgroup per run, made under `parent` (default: rdbox's own cgroup, in each hierarchy

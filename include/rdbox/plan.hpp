@@ -55,12 +55,14 @@ enum class Step : std::uint32_t {
   barrier,    // wait until rdbox says go (item = a Barrier): one byte on the sync pipe
   keyring,    // join a fresh session keyring: the caller's keys out of reach
   cgroup,     // join the run's cgroup: "0" written to each cgroup.procs fd rdbox opened
+  session,    // setsid(), and fd 0 as the controlling terminal when asked (instead of pgrp)
 };
 
 // What a barrier step waits for. EOF instead of the byte (rdbox gone or failed) ends the run.
 enum class Barrier : std::uint32_t {
   id_maps,  // rdbox writes the uid/gid maps (directly, or through newuidmap)
-  start,    // the start gate: everything is set up, exec waits for Instance::start()
+  start,    // the start gate: everything is set up, exec waits for Instance::start(), or
+            // (with a gate_fd, OCI create) says kReady and waits for a byte on that fd
 };
 
 // One instruction of the stub's program.
@@ -171,6 +173,11 @@ struct PlanView {
   const char* uid_map = nullptr;     // map texts
   const char* gid_map = nullptr;
   int sync_fd = -1;                  // read end of the barriers' pipe: one byte per barrier
+  int gate_fd = -1;                  // the start barrier reads here instead (an OCI exec fifo)
+  bool new_session = false;          // the session step: setsid()
+  bool controlling_tty = false;      //   and TIOCSCTTY on fd 0
+  const std::uint32_t* groups = nullptr;  // supplementary groups set with --user (none: cleared)
+  std::size_t n_groups = 0;
   int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
   int events_fd = -1;                // init/relay: where the command's stops and continues go
   int report_pipe_size = 0;          // traced runs: F_GETPIPE_SZ of the report pipe
@@ -250,6 +257,9 @@ struct Plan {
   std::string confinement;            // SandboxConfig::confinement, for the report
   std::optional<CgroupConfig> cgroup; // made by the Instance; the stub joins it first
   bool start_gate = false;            // the stub waits before exec until Instance::start()
+  Fd start_fifo;                      // set by the OCI runtime: the gate is this fifo (gate_fd)
+  bool new_session = false, controlling_tty = false;
+  std::vector<std::uint32_t> groups;  // supplementary groups (with set_user)
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string hostname;

@@ -115,4 +115,10 @@ int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c
 // The Spec fields that need more than a bind: mode, sizes, maps, env sources.
 rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a);
 
+// oci_cmd.cpp: the OCI runtime CLI (runc's). An OCI subcommand (create, start, state,
+// kill, delete, exec, list, ps, features, spec...), an OCI global option (--root, --log...)
+// before the subcommand, or `run -b/--bundle DIR` selects it.
+bool is_oci_invocation(int argc, char** argv);
+int oci_main(int argc, char** argv);
+
 }  // namespace rdbox::cli

@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
     return print(version_text(), "--version");
     return 0;
   }
+  if (is_oci_invocation(argc, argv)) return oci_main(argc, argv);
   std::string chosen, error;
   int sub_index = find_subcommand(argc, argv, &chosen, &error);
   if (!error.empty()) return fail(error);

@@ -58,7 +58,8 @@ Instance::Detached Instance::detach() {
   d.pidfd = std::move(launch_.pidfd);
   d.gate = std::move(launch_.gate);
   if (cgroup_) d.cgroup_dirs = cgroup_->release();
-  launch_.report.reset();
+  d.report = std::move(launch_.report);
+  d.early_records = std::move(launch_.early_records);
   launch_.events.reset();
   if (guard_) guard_->disarm();
   return d;

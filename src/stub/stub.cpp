@@ -112,10 +112,26 @@ int step_id_maps(const PlanView* v) {
 
 // rdbox says go with one byte (it wrote the maps, or start() was called); EOF means it
 // failed or is gone.
-int step_barrier(const PlanView* v) {
+int step_barrier(const PlanView* v, unsigned item) {
   char byte = 0;
   long r;
-  do r = sys::call(SYS_read, v->sync_fd, &byte, 1);
+  int fd = v->sync_fd;
+  if (item == static_cast<unsigned>(Barrier::start) && v->gate_fd >= 0) {
+    // OCI create: say the container is set up (rdbox create exits on it), then wait for
+    // `rdbox start`'s byte on the fifo. This process holds the fifo open for writing too,
+    // so it never sees EOF: it waits until started or killed.
+    if (sys::failed(write_record(v->report_fd, Step::barrier, item, 0, kReady))) return EPIPE;
+    fd = v->gate_fd;
+    // Signals reach it while it waits, as they would reach the container's process: a
+    // created container dies of SIGTERM too (their dispositions are the default now).
+    unsigned long empty = 0, all = ~0UL;
+    sys::call(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, 8);
+    do r = sys::call(SYS_read, fd, &byte, 1);
+    while (r == -EINTR);
+    sys::call(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8);
+    return r == 1 ? 0 : ECANCELED;
+  }
+  do r = sys::call(SYS_read, fd, &byte, 1);
   while (r == -EINTR);
   return r == 1 ? 0 : ECANCELED;
 }
@@ -146,7 +162,7 @@ int step_loopback(const PlanView*) {
 
 int step_user(const PlanView* v, unsigned item) {
   std::uint32_t uid = item == 1 ? 0 : v->uid, gid = item == 1 ? 0 : v->gid;
-  long r = sys::call(SYS_setgroups, 0, nullptr);
+  long r = item == 1 ? sys::call(SYS_setgroups, 0, nullptr) : sys::call(SYS_setgroups, v->n_groups, v->groups);
   if (sys::failed(r) && r != -EPERM) return err_of(r);  // EPERM: setgroups is denied here
   if ((r = sys::call(SYS_setresgid, gid, gid, gid)) < 0) return err_of(r);
   return err_of(sys::call(SYS_setresuid, uid, uid, uid));
@@ -198,6 +214,13 @@ int step_pgrp(const PlanView* v) {
     r = sys::call(SYS_ioctl, 0, TIOCSPGRP, &pgrp);
     if (sys::failed(r) && r != -ENOTTY && r != -ENXIO) return err_of(r);
   }
+  return 0;
+}
+
+int step_session(const PlanView* v) {
+  long r = sys::call(SYS_setsid);
+  if (sys::failed(r)) return err_of(r);
+  if (v->controlling_tty) return err_of(sys::call(SYS_ioctl, 0, TIOCSCTTY, 0));
   return 0;
 }
 
@@ -294,7 +317,8 @@ int step_mount(const PlanView* v, unsigned item) {
 int run_step(const PlanView* v, const StepOp& op) {
   switch (op.step) {
     case Step::join: return step_join(v, op.item);
-    case Step::barrier: return step_barrier(v);
+    case Step::barrier: return step_barrier(v, op.item);
+    case Step::session: return step_session(v);
     case Step::caps: return step_caps(v, op.item);
     case Step::no_new_privs: return step_no_new_privs(v);
     case Step::rlimits: return step_rlimits(v);

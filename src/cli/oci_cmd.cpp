@@ -1,0 +1,452 @@
+// The OCI runtime command line (runc's): global options, then one subcommand. Parsed by
+// hand, as Go's flag package parses runc's: `--flag value`, `--flag=value`, `-flag`, flags
+// before the positional arguments. Unknown global flags are skipped (engines pass flags
+// of newer runcs); an unknown subcommand flag is an error. Every error is one line on
+// stderr (and in --log, as JSON with --log-format json) and exit status 1.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/cli.hpp"
+#include "oci/config.hpp"
+#include "oci/runtime.hpp"
+#include "oci/state.hpp"
+#include "rdbox/bytes.hpp"
+
+namespace rdbox::cli {
+
+namespace {
+
+constexpr int kOciFailed = 1;
+
+struct FlagDef {
+  const char* names;  // "-b,--bundle"
+  bool takes_value;
+};
+
+bool name_in(std::string_view names, std::string_view word) {
+  while (!names.empty()) {
+    auto comma = names.find(',');
+    if (names.substr(0, comma) == word) return true;
+    if (comma == std::string_view::npos) break;
+    names.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// "-root" is "--root" (Go's flags take either); "--x=v" splits.
+struct Word {
+  std::string name;
+  std::optional<std::string> value;
+};
+Word split_word(std::string_view w) {
+  Word out;
+  auto eq = w.find('=');
+  std::string name(w.substr(0, eq));
+  if (name.size() > 2 && name[0] == '-' && name[1] != '-') name = "-" + name;
+  out.name = name;
+  if (eq != std::string_view::npos) out.value = std::string(w.substr(eq + 1));
+  return out;
+}
+// A one-letter short option stays "-b".
+std::string canonical(const std::string& n) {
+  if (n.size() == 3 && n[0] == '-' && n[1] == '-') return n.substr(1);
+  return n;
+}
+
+constexpr FlagDef kGlobalFlags[] = {{"--root", true},          {"--log", true},
+                                    {"--log-format", true},    {"--debug", false},
+                                    {"--systemd-cgroup", false}, {"--cgroup-manager", true},
+                                    {"--rootless", true},      {"--criu", true}};
+
+const FlagDef* find_flag(const FlagDef* defs, std::size_t n, const std::string& name) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (name_in(defs[i].names, name)) return &defs[i];
+  return nullptr;
+}
+
+bool is_oci_subcommand(std::string_view s) {
+  for (const char* c : {"create", "start", "state", "kill", "delete", "exec", "list", "ps", "features", "spec", "pause",
+                        "resume", "update", "events", "checkpoint", "restore"})
+    if (s == c) return true;
+  return false;
+}
+
+struct Logger {
+  int fd = -1;
+  bool json = false;
+  bool debug = false;
+  void line(const char* level, const std::string& msg) const {
+    if (fd < 0) return;
+    std::string text;
+    if (json) {
+      nlohmann::json j;
+      j["level"] = level;
+      j["msg"] = msg;
+      j["time"] = oci::rfc3339_now();
+      text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    } else {
+      nlohmann::json m = msg;
+      text = "time=\"" + oci::rfc3339_now() + "\" level=" + level + " msg=" +
+             m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    (void)write_all(fd, text);
+  }
+};
+
+Logger g_log;
+
+int oci_fail(const std::string& msg) {
+  std::string one = one_line(msg);
+  g_log.line("error", one);
+  write_all(2, "rdbox: " + one + "\n");
+  return kOciFailed;
+}
+
+void oci_warn(const std::string& msg) {
+  std::string one = one_line(msg);
+  if (g_log.fd >= 0) g_log.line("warning", one);
+  else write_all(2, "rdbox: warning: " + one + "\n");
+}
+
+// One subcommand's words: flags (until the first positional or "--") and positionals.
+struct Parsed {
+  std::vector<std::pair<std::string, std::string>> flags;  // canonical name, value ("true" for a bool)
+  std::vector<std::string> positional;
+  std::string error;
+  bool has(std::string_view names) const {
+    for (const auto& f : flags)
+      if (name_in(names, f.first) && f.second != "false") return true;
+    return false;
+  }
+  std::string get(std::string_view names, std::string fallback = {}) const {
+    for (auto it = flags.rbegin(); it != flags.rend(); ++it)
+      if (name_in(names, it->first)) return it->second;
+    return fallback;
+  }
+  std::vector<std::string> all(std::string_view names) const {
+    std::vector<std::string> out;
+    for (const auto& f : flags)
+      if (name_in(names, f.first)) out.push_back(f.second);
+    return out;
+  }
+};
+
+Parsed parse_words(const std::string& sub, const std::vector<FlagDef>& defs, int argc, char** argv, int from) {
+  Parsed p;
+  int i = from;
+  for (; i < argc; ++i) {
+    std::string w = argv[i];
+    if (w == "--") {
+      ++i;
+      break;
+    }
+    if (w.size() < 2 || w[0] != '-') break;
+    Word sw = split_word(w);
+    std::string name = canonical(sw.name);
+    const FlagDef* d = find_flag(defs.data(), defs.size(), name);
+    if (!d) {
+      p.error = sub + ": unknown option \"" + sw.name + "\"";
+      return p;
+    }
+    std::string primary(d->names);
+    primary = primary.substr(0, primary.find(','));
+    if (d->takes_value) {
+      if (sw.value) {
+        p.flags.emplace_back(name, *sw.value);
+      } else if (i + 1 < argc) {
+        p.flags.emplace_back(name, argv[++i]);
+      } else {
+        p.error = sub + ": " + sw.name + " needs a value";
+        return p;
+      }
+    } else {
+      if (sw.value && *sw.value != "true" && *sw.value != "false") {
+        p.error = sub + ": " + sw.name + " takes true or false, not \"" + *sw.value + "\"";
+        return p;
+      }
+      p.flags.emplace_back(name, sw.value.value_or("true"));
+    }
+  }
+  for (; i < argc; ++i) p.positional.push_back(argv[i]);
+  return p;
+}
+
+std::optional<int> parse_count(const std::string& text) {
+  if (text.empty() || text.size() > 6) return std::nullopt;
+  int n = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    n = n * 10 + (ch - '0');
+  }
+  return n;
+}
+
+int need_ids(const std::string& sub, const Parsed& p, std::size_t min, std::size_t max) {
+  if (p.positional.size() < min)
+    return oci_fail(sub + ": needs " + (min == 1 ? "the container ID" : std::to_string(min) + " arguments"));
+  if (p.positional.size() > max)
+    return oci_fail(sub + ": unexpected argument \"" + p.positional[max] + "\"");
+  return 0;
+}
+
+int status_of(const Status& s) { return s ? 0 : oci_fail(s.error().what()); }
+
+const std::vector<FlagDef> kCreateFlags = {{"-b,--bundle", true},         {"--pid-file", true},
+                                           {"--console-socket", true},    {"--preserve-fds", true},
+                                           {"--no-pivot", false},         {"--no-new-keyring", false},
+                                           {"--pidfd-socket", true},      {"-h,--help", false}};
+
+int cmd_create_or_run(const oci::Globals& g, const std::string& sub, int argc, char** argv, int from) {
+  std::vector<FlagDef> defs = kCreateFlags;
+  if (sub == "run") {
+    defs.push_back({"-d,--detach", false});
+    defs.push_back({"--keep", false});
+  }
+  Parsed p = parse_words(sub, defs, argc, argv, from);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (int rc = need_ids(sub, p, 1, 1)) return rc;
+  oci::CreateArgs a;
+  a.id = p.positional[0];
+  a.bundle = p.get("-b,--bundle", ".");
+  a.pid_file = p.get("--pid-file");
+  a.console_socket = p.get("--console-socket");
+  std::string pf = p.get("--preserve-fds", "0");
+  auto n = parse_count(pf);
+  if (!n || *n > 65536) return oci_fail(sub + ": --preserve-fds \"" + pf + "\" is not a count from 0 to 65536");
+  a.preserve_fds = *n;
+  a.no_pivot = p.has("--no-pivot");
+  a.no_new_keyring = p.has("--no-new-keyring");
+  a.detach = p.has("-d,--detach");
+  if (sub == "create") return status_of(oci::create(g, a));
+  auto rc = oci::run(g, a);
+  if (!rc) return oci_fail(rc.error().what());
+  return *rc;
+}
+
+int cmd_exec(const oci::Globals& g, int argc, char** argv, int from) {
+  const std::vector<FlagDef> defs = {
+      {"-p,--process", true},   {"-d,--detach", false},     {"--pid-file", true},       {"-t,--tty", false},
+      {"--console-socket", true}, {"--cwd", true},          {"-e,--env", true},         {"-u,--user", true},
+      {"-c,--cap", true},       {"--no-new-privs", false},  {"--preserve-fds", true},   {"-g,--additional-gids", true},
+      {"--process-label", true}, {"--apparmor", true},      {"--cgroup", true},         {"--ignore-paused", false},
+      {"--pidfd-socket", true}};
+  Parsed p = parse_words("exec", defs, argc, argv, from);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (p.positional.empty()) return oci_fail("exec: needs the container ID");
+  oci::ExecArgs a;
+  a.id = p.positional[0];
+  a.args.assign(p.positional.begin() + 1, p.positional.end());
+  a.process_file = p.get("-p,--process");
+  a.detach = p.has("-d,--detach");
+  a.pid_file = p.get("--pid-file");
+  for (const auto& f : p.flags)
+    if (f.first == "-t" || f.first == "--tty") a.tty_given = true;
+  a.tty = p.has("-t,--tty");
+  a.console_socket = p.get("--console-socket");
+  a.cwd = p.get("--cwd");
+  a.env = p.all("-e,--env");
+  a.user = p.get("-u,--user");
+  a.cap_add = p.all("-c,--cap");
+  a.no_new_privs = p.has("--no-new-privs");
+  std::string pf = p.get("--preserve-fds", "0");
+  auto n = parse_count(pf);
+  if (!n || *n > 65536) return oci_fail("exec: --preserve-fds \"" + pf + "\" is not a count from 0 to 65536");
+  a.preserve_fds = *n;
+  if (!p.get("-g,--additional-gids").empty()) return oci_fail("exec: --additional-gids is not supported by rdbox");
+  if (!a.process_file.empty() && !a.args.empty())
+    return oci_fail("exec: give the command in --process or on the command line, not both");
+  auto rc = oci::exec(g, a);
+  if (!rc) return oci_fail(rc.error().what());
+  return *rc;
+}
+
+int cmd_list(const oci::Globals& g, int argc, char** argv, int from) {
+  Parsed p = parse_words("list", {{"-f,--format", true}, {"-q,--quiet", false}}, argc, argv, from);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (int rc = need_ids("list", p, 0, 0)) return rc;
+  std::string format = p.get("-f,--format", "table");
+  if (format != "table" && format != "json") return oci_fail("list: --format must be table or json");
+  auto entries = oci::list(g);
+  std::string out;
+  if (p.has("-q,--quiet")) {
+    for (const auto& e : entries) out += e.id + "\n";
+  } else if (format == "json") {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : entries)
+      j.push_back({{"ociVersion", oci::kSpecVersion}, {"id", e.id}, {"pid", e.pid}, {"status", e.status},
+                   {"bundle", e.bundle}, {"rootfs", e.bundle.empty() ? "" : e.bundle + "/rootfs"},
+                   {"created", e.created}, {"owner", e.owner}});
+    out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    out = "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n";
+    for (const auto& e : entries)
+      out += e.id + "\t" + std::to_string(e.pid) + "\t" + e.status + "\t" + e.bundle + "\t" + e.created + "\t" + e.owner + "\n";
+  }
+  if (int e = write_all(1, out)) return oci_fail(std::string("list: writing to stdout: ") + std::strerror(e));
+  return 0;
+}
+
+int cmd_ps(const oci::Globals& g, int argc, char** argv, int from) {
+  Parsed p = parse_words("ps", {{"-f,--format", true}}, argc, argv, from);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (p.positional.empty()) return oci_fail("ps: needs the container ID");
+  std::string format = p.get("-f,--format", "table");
+  if (format != "table" && format != "json") return oci_fail("ps: --format must be table or json");
+  auto pids = oci::processes(g, p.positional[0]);
+  if (!pids) return oci_fail(pids.error().what());
+  std::string out;
+  if (format == "json") {
+    out = nlohmann::json(*pids).dump() + "\n";
+  } else {
+    out = "PID\tCMD\n";
+    for (int pid : *pids) {
+      int fd = ::open(("/proc/" + std::to_string(pid) + "/comm").c_str(), O_RDONLY | O_CLOEXEC);
+      char buf[64] = {};
+      if (fd >= 0) {
+        ssize_t n = ::read(fd, buf, sizeof buf - 1);
+        if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
+        ::close(fd);
+      }
+      out += std::to_string(pid) + "\t" + buf + "\n";
+    }
+  }
+  if (int e = write_all(1, out)) return oci_fail(std::string("ps: writing to stdout: ") + std::strerror(e));
+  return 0;
+}
+
+int cmd_spec(int argc, char** argv, int from) {
+  Parsed p = parse_words("spec", {{"-b,--bundle", true}, {"--rootless", false}}, argc, argv, from);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (int rc = need_ids("spec", p, 0, 0)) return rc;
+  std::string dir = p.get("-b,--bundle", ".");
+  std::string path = dir + "/config.json";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return oci_fail("spec: \"" + path + "\": " + (errno == EEXIST ? std::string("exists already") : std::strerror(errno)));
+  int e = write_all(fd, oci::spec_json(p.has("--rootless")));
+  ::close(fd);
+  if (e) {
+    ::unlink(path.c_str());
+    return oci_fail("spec: \"" + path + "\": " + std::strerror(e));
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool is_oci_invocation(int argc, char** argv) {
+  int i = 1;
+  bool oci_global = false;
+  for (; i < argc; ++i) {
+    std::string w = argv[i];
+    if (w.size() < 2 || w[0] != '-' || w == "--") break;
+    Word sw = split_word(w);
+    if (const FlagDef* d = find_flag(kGlobalFlags, std::size(kGlobalFlags), sw.name)) {
+      oci_global = true;
+      if (d->takes_value && !sw.value) ++i;
+      continue;
+    }
+    if (w == "--log-level") ++i;  // rdbox's own
+  }
+  if (i >= argc) return false;
+  std::string sub = argv[i];
+  if (is_oci_subcommand(sub)) return true;
+  if (sub != "run") return false;
+  if (oci_global) return true;
+  // `rdbox run -b DIR ID` / `--bundle DIR`: the OCI run; `rdbox run COMMAND` the command line's.
+  for (int j = i + 1; j < argc; ++j) {
+    std::string w = argv[j];
+    if (w == "--" || w.empty() || w[0] != '-') return false;
+    if (w == "-b" || w == "--bundle" || w.rfind("--bundle=", 0) == 0 || w == "-bundle" || w.rfind("-bundle=", 0) == 0)
+      return true;
+    const OptionDef* o = find_option(w, kRun);
+    if (o && o->takes_value() && w.find('=') == std::string::npos) ++j;
+  }
+  return false;
+}
+
+int oci_main(int argc, char** argv) {
+  oci::Globals g;
+  std::string log_path, log_format = "text";
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string w = argv[i];
+    if (w.size() < 2 || w[0] != '-' || w == "--") break;
+    Word sw = split_word(w);
+    const FlagDef* d = find_flag(kGlobalFlags, std::size(kGlobalFlags), sw.name);
+    std::string value;
+    if (d && d->takes_value) {
+      if (sw.value) value = *sw.value;
+      else if (i + 1 < argc) value = argv[++i];
+      else return oci_fail(sw.name + " needs a value");
+    }
+    if (sw.name == "--root") g.root = value;
+    else if (sw.name == "--log") log_path = value;
+    else if (sw.name == "--log-format") log_format = value;
+    else if (sw.name == "--debug") g_log.debug = true;
+    else if (sw.name == "--systemd-cgroup") g.systemd_cgroup = sw.value.value_or("true") != "false";
+    else if (sw.name == "--cgroup-manager") g.cgroup_manager = value;
+    else if (w == "--log-level") ++i;
+    // Anything else is a flag of another runtime's: skipped, as the engines need.
+  }
+  if (!log_path.empty()) {
+    g_log.fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (g_log.fd < 0) return oci_fail("--log \"" + log_path + "\": " + std::strerror(errno));
+  }
+  if (log_format != "text" && log_format != "json") return oci_fail("--log-format must be text or json");
+  g_log.json = log_format == "json";
+  if (!g.root.empty() && g.root[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) g.root = std::string(cwd) + "/" + g.root;
+  }
+  g.warn = oci_warn;
+  if (i >= argc) return oci_fail("no subcommand (create, start, state, kill, delete, run, exec, list, ps, features, spec)");
+  std::string sub = argv[i++];
+  if (sub == "create" || sub == "run") return cmd_create_or_run(g, sub, argc, argv, i);
+  if (sub == "exec") return cmd_exec(g, argc, argv, i);
+  if (sub == "list") return cmd_list(g, argc, argv, i);
+  if (sub == "ps") return cmd_ps(g, argc, argv, i);
+  if (sub == "spec") return cmd_spec(argc, argv, i);
+  if (sub == "features") {
+    Parsed p = parse_words(sub, {}, argc, argv, i);
+    if (!p.error.empty()) return oci_fail(p.error);
+    if (int rc = need_ids(sub, p, 0, 0)) return rc;
+    if (int e = write_all(1, oci::features_json())) return oci_fail(std::string("features: ") + std::strerror(e));
+    return 0;
+  }
+  if (sub == "start" || sub == "state") {
+    Parsed p = parse_words(sub, {}, argc, argv, i);
+    if (!p.error.empty()) return oci_fail(p.error);
+    if (int rc = need_ids(sub, p, 1, 1)) return rc;
+    if (sub == "start") return status_of(oci::start(g, p.positional[0]));
+    auto s = oci::state(g, p.positional[0]);
+    if (!s) return oci_fail(s.error().what());
+    if (int e = write_all(1, *s)) return oci_fail(std::string("state: writing to stdout: ") + std::strerror(e));
+    return 0;
+  }
+  if (sub == "kill") {
+    Parsed p = parse_words(sub, {{"-a,--all", false}, {"--pid", true}}, argc, argv, i);
+    if (!p.error.empty()) return oci_fail(p.error);
+    if (int rc = need_ids(sub, p, 1, 2)) return rc;
+    return status_of(oci::kill(g, p.positional[0], p.positional.size() > 1 ? p.positional[1] : "SIGTERM",
+                               p.has("-a,--all")));
+  }
+  if (sub == "delete") {
+    Parsed p = parse_words(sub, {{"-f,--force", false}}, argc, argv, i);
+    if (!p.error.empty()) return oci_fail(p.error);
+    if (int rc = need_ids(sub, p, 1, 1)) return rc;
+    return status_of(oci::remove(g, p.positional[0], p.has("-f,--force")));
+  }
+  return oci_fail(sub + ": not supported by rdbox yet (pause, resume, update, events, checkpoint and restore need "
+                        "the cgroup freezer and CRIU)");
+}
+
+}  // namespace rdbox::cli

@@ -1,0 +1,64 @@
+// The OCI runtime's lifecycle over the state store: create → start → (kill) → delete,
+// run (all of it in one process), exec, and what the engines query (state, list, ps,
+// features, spec). No CLI types here: src/cli/oci_cmd.cpp parses and prints.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rdbox/error.hpp"
+
+namespace rdbox::oci {
+
+struct Globals {
+  std::string root;           // --root (default_root() when empty)
+  bool systemd_cgroup = false;
+  std::string cgroup_manager;  // cgroupfs, systemd, disabled
+  // Warnings (fields accepted but not applied) go here: the CLI logs them.
+  std::function<void(const std::string&)> warn;
+};
+
+struct CreateArgs {
+  std::string id, bundle = ".", pid_file, console_socket;
+  int preserve_fds = 0;
+  bool no_pivot = false, no_new_keyring = false;
+  bool detach = false;  // run -d
+};
+
+// create: the container set up to its process, blocked until start; exits after the pid
+// file is written. Nothing is left behind on failure.
+Status create(const Globals& g, const CreateArgs& a);
+Status start(const Globals& g, const std::string& id);
+// The OCI state JSON.
+Expected<std::string> state(const Globals& g, const std::string& id);
+Status kill(const Globals& g, const std::string& id, const std::string& signal, bool all);
+Status remove(const Globals& g, const std::string& id, bool force);
+// run: create, start, wait, delete; the container's exit status (128+N for signal N).
+Expected<int> run(const Globals& g, const CreateArgs& a);
+
+struct ListEntry {
+  std::string id, status, bundle, created, owner;
+  int pid = 0;
+};
+std::vector<ListEntry> list(const Globals& g);
+
+// The container's processes (host pids), its init first.
+Expected<std::vector<int>> processes(const Globals& g, const std::string& id);
+
+struct ExecArgs {
+  std::string id, process_file, pid_file, console_socket, cwd, user;
+  std::vector<std::string> env, args, cap_add;
+  bool detach = false, tty = false, tty_given = false, no_new_privs = false;
+  int preserve_fds = 0;
+};
+// exec: the process joins the container's namespaces; with detach rdbox exits once it
+// runs, else the process's exit status.
+Expected<int> exec(const Globals& g, const ExecArgs& a);
+
+std::string features_json();
+// A starting config.json (runc spec's defaults; rootless: a user namespace, no network).
+std::string spec_json(bool rootless);
+
+}  // namespace rdbox::oci
