@@ -418,7 +418,9 @@ Status write_pid_file(const std::string& path, pid_t pid) {
 
 // The PID namespace given by path is joined by rdbox itself before the clone: a setns
 // into a PID namespace takes effect for children only. The entry leaves the config.
-Status join_pid_namespace(SandboxConfig& c) {
+// Without CAP_SYS_ADMIN in its own user namespace rdbox may not (rootless): *relay then
+// holds the entry, for the stub to join after the user namespace and fork into.
+Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay = nullptr) {
   for (auto it = c.namespaces.begin(); it != c.namespaces.end(); ++it) {
     if (it->kind != CLONE_NEWPID || it->path.empty()) continue;
     if (ns_inode(it->path) == ns_inode("/proc/self/ns/pid")) {
@@ -427,7 +429,10 @@ Status join_pid_namespace(SandboxConfig& c) {
     }
     Fd fd(::open(it->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::sys(it->origin + " \"" + it->path + "\"", errno);
-    if (::setns(fd.get(), CLONE_NEWPID) != 0) return Error::sys(it->origin + " \"" + it->path + "\": setns", errno);
+    if (::setns(fd.get(), CLONE_NEWPID) != 0) {
+      if (errno != EPERM || !relay) return Error::sys(it->origin + " \"" + it->path + "\": setns", errno);
+      *relay = *it;
+    }
     c.namespaces.erase(it);
     return ok();
   }
@@ -552,7 +557,7 @@ Status create(const Globals& g, const CreateArgs& a) {
   st.starttime = process_starttime(d.pid);
   st.status = "created";
   if (auto s = dir->write(st); !s) return fail(s.error());
-  std::string state_text = to_json(st);
+  std::string state_text = to_json(st, false);
   for (auto* hooks : {&b->hooks.prestart, &b->hooks.create_runtime, &b->hooks.create_container}) {
     const char* kind = hooks == &b->hooks.prestart ? "prestart" : hooks == &b->hooks.create_runtime ? "createRuntime" : "createContainer";
     if (auto s = run_hooks(*hooks, state_text, kind); !s) return fail(s.error());
@@ -580,7 +585,7 @@ Status start(const Globals& g, const std::string& id) {
   if (auto s = dir->write(*st); !s) return s;
   auto b = load_bundle(st->bundle, false);
   if (b && !b->hooks.poststart.empty())
-    if (auto s = run_hooks(b->hooks.poststart, to_json(*st), "poststart"); !s) warn(g, s.error().what());
+    if (auto s = run_hooks(b->hooks.poststart, to_json(*st, false), "poststart"); !s) warn(g, s.error().what());
   return ok();
 }
 
@@ -630,7 +635,7 @@ Status remove(const Globals& g, const std::string& id, bool force) {
   st->status = "stopped";
   auto b = load_bundle(st->bundle, false);
   if (b && !b->hooks.poststop.empty())
-    if (auto s = run_hooks(b->hooks.poststop, to_json(*st), "poststop"); !s) warn(g, s.error().what());
+    if (auto s = run_hooks(b->hooks.poststop, to_json(*st, false), "poststop"); !s) warn(g, s.error().what());
   return dir->remove();
 }
 
@@ -660,7 +665,7 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
   st.starttime = process_starttime(st.pid);
   st.status = "created";
   if (auto s = dir->write(st); !s) return s.error();
-  std::string state_text = to_json(st);
+  std::string state_text = to_json(st, false);
   for (auto* hooks : {&b->hooks.prestart, &b->hooks.create_runtime, &b->hooks.create_container}) {
     const char* kind = hooks == &b->hooks.prestart ? "prestart" : hooks == &b->hooks.create_runtime ? "createRuntime" : "createContainer";
     if (auto s = run_hooks(*hooks, state_text, kind); !s) return s.error();  // the Instance kills and reaps the init
@@ -671,12 +676,12 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
   st.status = "running";
   (void)dir->write(st);
   if (!b->hooks.poststart.empty())
-    if (auto s = run_hooks(b->hooks.poststart, to_json(st), "poststart"); !s) warn(g, s.error().what());
+    if (auto s = run_hooks(b->hooks.poststart, to_json(st, false), "poststart"); !s) warn(g, s.error().what());
   Outcome out;
   c.inst->wait(*sup.value(), out, {});
   st.status = "stopped";
   if (!b->hooks.poststop.empty())
-    if (auto s = run_hooks(b->hooks.poststop, to_json(st), "poststop"); !s) warn(g, s.error().what());
+    if (auto s = run_hooks(b->hooks.poststop, to_json(st, false), "poststop"); !s) warn(g, s.error().what());
   if (out.kind == OutcomeKind::setup_failed || out.kind == OutcomeKind::spawn_failed)
     return Error::input("run", out.message);
   return out.exit_code();
@@ -790,11 +795,25 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
     c.namespaces.push_back({k.flag, path, std::string("the container's ") + k.proc_name + " namespace"});
   }
   c.processes.push_back(std::move(pc));
-  if (auto s = join_pid_namespace(c); !s) return s.error();
+  std::optional<NamespaceEntry> pid_by_stub;
+  if (auto s = join_pid_namespace(c, &pid_by_stub); !s) return s.error();
   if (auto s = validate(c); !s) return s.error();
+  // The stub joins it (after the user namespace) and forks the process into it; it stays
+  // outside as the relay that passes signals down and the status up (fork mode's --newpid).
+  if (pid_by_stub) {
+    if (a.detach)
+      return Error::input("exec --detach", "into the container's PID namespace needs CAP_SYS_ADMIN here (rootless, "
+                                           "the process would need a relay that outlives rdbox; not supported yet)");
+    c.namespaces.push_back(*pid_by_stub);
+  }
   if (extras.umask) ::umask(*extras.umask);
   auto p = plan(c, HostFacts::probe(c));
   if (!p) return p.error();
+  if (pid_by_stub) {
+    p->pid_fork = true;
+    p->arg_start = 0;  // the relay keeps rdbox's argv: nothing of rdbox's is in it
+    build_program(p.value());
+  }
   // In the container's PID namespace its parent is outside (getppid() is 0): the stub
   // checks that rdbox is alive through the life pipe instead.
   if (p->die_with_parent) p->life_pipe = true;

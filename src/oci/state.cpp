@@ -70,7 +70,7 @@ std::string compute_status(const ContainerState& s) {
   return "running";
 }
 
-std::string to_json(const ContainerState& s) {
+std::string to_json(const ContainerState& s, bool indent) {
   json j;
   j["ociVersion"] = s.oci_version;
   j["id"] = s.id;
@@ -82,7 +82,7 @@ std::string to_json(const ContainerState& s) {
   j["owner"] = s.owner;
   j["annotations"] = s.annotations;
   make_byte_safe(j);
-  return j.dump(2) + "\n";
+  return j.dump(indent ? 2 : -1) + "\n";
 }
 
 std::string rfc3339_now() {

@@ -40,7 +40,8 @@ std::string compute_status(const ContainerState& s);
 bool init_alive(pid_t pid, unsigned long long starttime);
 unsigned long long process_starttime(pid_t pid);  // 0 when gone
 
-std::string to_json(const ContainerState& s);  // the OCI state (plus nothing of rdbox's own)
+// The OCI state (nothing of rdbox's own): indented for `state`, one line for hooks' stdin.
+std::string to_json(const ContainerState& s, bool indent = true);
 
 class ContainerDir {
  public:

@@ -1,0 +1,467 @@
+// rdbox as an OCI runtime, driven the way engines drive runc: the real build/rdbox, a
+// busybox bundle, a private --root. Runs as root and again as uid 65534 (the bundle then
+// has a user namespace, as `rdbox spec --rootless` writes it). These are rdbox's own
+// tests of what runtime-tools' validation suite and the engines check (CI cannot fetch
+// runtime-tools): the lifecycle and its states, exit codes, the pid file, exec, hooks,
+// and one error line with exit 1 and nothing left behind for bad input.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "sandbox_helpers.hpp"
+
+using namespace itest;
+using json = nlohmann::json;
+
+namespace {
+
+class Oci : public RdboxTest {
+ protected:
+  TempDir tmp;
+  std::string root() const { return tmp / "state"; }
+
+  // A bundle whose process runs `args`; `edit` may change the config before it is written.
+  std::string bundle(const std::vector<std::string>& args, const std::function<void(json&)>& edit = {}) {
+    std::string dir = tmp.mkdir("bundle" + std::to_string(++bundles_));
+    json c;
+    c["ociVersion"] = "1.0.2";
+    c["root"] = {{"path", rootfs()}, {"readonly", true}};
+    c["hostname"] = "ocibox";
+    json caps = {"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"};
+    c["process"] = {{"terminal", false},
+                    {"user", {{"uid", 0}, {"gid", 0}}},
+                    {"args", args},
+                    {"env", {"PATH=/bin:/sbin:/usr/bin", "TERM=xterm"}},
+                    {"cwd", "/"},
+                    {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+                    {"noNewPrivileges", true}};
+    json mounts = json::array();
+    mounts.push_back({{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}});
+    mounts.push_back({{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                      {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}});
+    mounts.push_back({{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+                      {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+    mounts.push_back({{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+                      {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}});
+    if (is_root())
+      mounts.push_back({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+                        {"options", {"nosuid", "noexec", "nodev", "ro"}}});
+    else
+      mounts.push_back({{"destination", "/sys"}, {"type", "none"}, {"source", "/sys"},
+                        {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}});
+    c["mounts"] = mounts;
+    json ns = json::array();
+    for (const char* n : {"pid", "ipc", "uts", "mount"}) ns.push_back({{"type", n}});
+    if (!is_root()) {
+      ns.push_back({{"type", "user"}});
+      c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", ::geteuid()}, {"size", 1}}};
+      c["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", ::getegid()}, {"size", 1}}};
+    } else {
+      ns.push_back({{"type", "network"}});
+    }
+    c["linux"]["namespaces"] = ns;
+    c["linux"]["maskedPaths"] = {"/proc/kcore", "/proc/keys", "/proc/nonexistent"};
+    c["linux"]["readonlyPaths"] = {"/proc/sys"};
+    if (edit) edit(c);
+    std::ofstream(dir + "/config.json") << c.dump(2);
+    return dir;
+  }
+
+  std::vector<std::string> oci(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--root", root()});
+    return args;
+  }
+
+  // create: the container keeps rdbox's stdio, so it gets files here (a pipe would keep
+  // the harness waiting for EOF); rdbox's error line goes to err.txt as well.
+  Result create(const std::string& id, const std::string& b, std::vector<std::string> extra = {}) {
+    RunOptions o;
+    int out = ::open((tmp / (id + ".out")).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    o.stdout_fd = out;
+    o.stderr_fd = out;
+    std::vector<std::string> args{"create", "--bundle", b};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(id);
+    Result r = run(oci(args), o);
+    ::close(out);
+    r.err = read_text(tmp / (id + ".out"));
+    return r;
+  }
+
+  json state(const std::string& id) {
+    Result r = run(oci({"state", id}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = parse_json(r.out);
+    return j ? *j : json();
+  }
+
+  std::string container_out(const std::string& id) { return read_text(tmp / (id + ".out")); }
+
+  bool state_dir_exists(const std::string& id) { return file_exists(root() + "/" + id); }
+
+  void SetUp() override {
+    RdboxTest::SetUp();
+    if (rootfs().empty()) GTEST_SKIP() << "no rootfs: run scripts/make-rootfs.sh (busybox-static)";
+  }
+
+ private:
+  int bundles_ = 0;
+};
+
+}  // namespace
+
+TEST_F(Oci, RunPassesTheExitStatusAndOutput) {
+  std::string b = bundle({"sh", "-c", "echo \"hi from $(hostname) as $$\"; exit 7"});
+  Result r = run(oci({"run", "--bundle", b, "r1"}));
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_EQ(r.out, "hi from ocibox as 1\n");
+  EXPECT_FALSE(state_dir_exists("r1"));
+  // runc's short form, and no global option at all (the default root): still the OCI
+  // run, not the command line's.
+  Result s = run({"run", "-b", b, "rdbox-itest-" + std::to_string(::getpid())});
+  EXPECT_EQ(s.exit_code, 7) << s.err;
+  EXPECT_EQ(s.out, "hi from ocibox as 1\n");
+}
+
+TEST_F(Oci, RunKeepsTheCommandLineMeaning) {
+  Result r = run({"run", "--", "sh", "-c", "exit 3"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("exited with status 3"), std::string::npos) << r.err;
+}
+
+TEST_F(Oci, LifecycleCreateStartKillDelete) {
+  std::string b = bundle({"sh", "-c", "echo started; exec sleep 30"});
+  std::string pid_file = tmp / "c.pid";
+  Result c = create("c1", b, {"--pid-file", pid_file});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(file_exists(pid_file));
+  int pid = std::stoi(read_text(pid_file));
+  json s = state("c1");
+  EXPECT_EQ(s["status"], "created");
+  EXPECT_EQ(s["pid"], pid);
+  EXPECT_EQ(s["id"], "c1");
+  EXPECT_EQ(s["bundle"], b);
+  EXPECT_TRUE(s["ociVersion"].is_string());
+  EXPECT_TRUE(s["created"].is_string());
+  EXPECT_TRUE(s["annotations"].is_object());
+  EXPECT_EQ(container_out("c1"), "") << "the process ran before start";
+  EXPECT_TRUE(alive(pid));
+
+  Result st = run(oci({"start", "c1"}));
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_TRUE(wait_until([&] { return container_out("c1") == "started\n"; }, 5s)) << container_out("c1");
+  EXPECT_EQ(state("c1")["status"], "running");
+  Result again = run(oci({"start", "c1"}));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err_lines().size(), 1u) << again.err;
+
+  Result d = run(oci({"delete", "c1"}));
+  EXPECT_EQ(d.exit_code, 1) << "a running container is not deleted without --force";
+  EXPECT_TRUE(alive(pid));
+
+  Result k = run(oci({"kill", "c1", "9"}));
+  EXPECT_EQ(k.exit_code, 0) << k.err;
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 5s));
+  EXPECT_EQ(state("c1")["status"], "stopped");
+  Result k2 = run(oci({"kill", "c1", "KILL"}));
+  EXPECT_EQ(k2.exit_code, 1) << "a stopped container cannot be signalled";
+  EXPECT_EQ(run(oci({"kill", "--all", "c1", "SIGKILL"})).exit_code, 0) << "as runc: --all of a stopped one is no error";
+  Result del = run(oci({"delete", "c1"}));
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_FALSE(state_dir_exists("c1"));
+  // containerd's cleanup deletes once more with --force: no error.
+  EXPECT_EQ(run(oci({"delete", "--force", "c1"})).exit_code, 0);
+  Result gone = run(oci({"delete", "c1"}));
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("\"c1\": does not exist"), std::string::npos) << gone.err;
+}
+
+TEST_F(Oci, SignalsByNameAndNumberReachACreatedAndARunningContainer) {
+  std::string b = bundle({"sh", "-c", "trap 'echo got USR1' USR1; echo ready; while :; do sleep 0.05; done"});
+  ASSERT_EQ(create("s1", b).exit_code, 0);
+  int pid = state("s1")["pid"];
+  ASSERT_EQ(run(oci({"start", "s1"})).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return container_out("s1") == "ready\n"; }, 5s));
+  EXPECT_EQ(run(oci({"kill", "s1", "USR1"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return container_out("s1").find("got USR1") != std::string::npos; }, 5s));
+  for (const char* bad : {"FOO", "0", "65", "SIG", ""}) {
+    Result r = run(oci({"kill", "s1", bad}));
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_EQ(r.err_lines().size(), 1u) << r.err;
+  }
+  EXPECT_EQ(run(oci({"kill", "s1", "SIGKILL"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 5s));
+  EXPECT_EQ(run(oci({"delete", "s1"})).exit_code, 0);
+
+  // A container still blocked before its process ends on SIGKILL. (SIGTERM it ignores,
+  // as any PID 1 of a namespace without a handler for it does.)
+  ASSERT_EQ(create("s2", b).exit_code, 0);
+  int pid2 = state("s2")["pid"];
+  EXPECT_EQ(run(oci({"kill", "s2", "9"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return !alive(pid2); }, 5s));
+  EXPECT_EQ(state("s2")["status"], "stopped");
+  EXPECT_EQ(run(oci({"delete", "s2"})).exit_code, 0);
+}
+
+TEST_F(Oci, DeleteForceEndsARunningContainer) {
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("f1", b).exit_code, 0);
+  int pid = state("f1")["pid"];
+  ASSERT_EQ(run(oci({"start", "f1"})).exit_code, 0);
+  Result d = run(oci({"delete", "--force", "f1"}));
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 5s));
+  EXPECT_FALSE(state_dir_exists("f1"));
+}
+
+TEST_F(Oci, ACreatedContainerIsDeletedWithoutForce) {
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("d1", b).exit_code, 0);
+  int pid = state("d1")["pid"];
+  Result d = run(oci({"delete", "d1"}));
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 5s));
+  EXPECT_FALSE(state_dir_exists("d1"));
+}
+
+TEST_F(Oci, DuplicateAndConcurrentCreatesOfOneId) {
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("dup", b).exit_code, 0);
+  int pid = state("dup")["pid"];
+  Result again = create("dup", b);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("exists already"), std::string::npos) << again.err;
+  EXPECT_EQ(state("dup")["pid"], pid) << "the first container is untouched";
+  EXPECT_EQ(run(oci({"delete", "--force", "dup"})).exit_code, 0);
+
+  // Four creates of one ID at once: exactly one container.
+  std::vector<Process> ps;
+  for (int i = 0; i < 4; ++i) {
+    RunOptions o;
+    int fd = ::open((tmp / "race.out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    o.stdout_fd = o.stderr_fd = fd;
+    ps.push_back(Process::start(oci({"create", "--bundle", b, "race"}), o));
+    ::close(fd);
+  }
+  int ok = 0;
+  for (auto& p : ps) ok += p.finish().exit_code == 0;
+  EXPECT_EQ(ok, 1) << read_text(tmp / "race.out");
+  EXPECT_EQ(state("race")["status"], "created");
+  EXPECT_EQ(run(oci({"delete", "--force", "race"})).exit_code, 0);
+}
+
+TEST_F(Oci, BadInputIsOneLineExitOneAndNothingLeft) {
+  std::string good = bundle({"true"});
+  std::string not_json = tmp.mkdir("notjson");
+  std::ofstream(not_json + "/config.json") << "{\"ociVersion\": ";
+  std::string no_root = bundle({"true"}, [](json& c) { c.erase("root"); });
+  std::string bad_mount = bundle({"true"}, [](json& c) {
+    c["mounts"].push_back({{"destination", "/x"}, {"type", "ext4"}, {"source", "/dev/sda"}});
+  });
+  std::string bad_cap_type = bundle({"true"}, [](json& c) { c["process"]["capabilities"]["bounding"] = "CAP_KILL"; });
+  std::string no_args = bundle({}, {});
+  struct Case {
+    std::vector<std::string> args;
+    std::string want;
+  } cases[] = {
+      {{"create", "--bundle", tmp / "nosuch", "e1"}, "nosuch"},
+      {{"create", "--bundle", not_json, "e2"}, "not valid JSON"},
+      {{"create", "--bundle", no_root, "e3"}, "root"},
+      {{"create", "--bundle", bad_mount, "e4"}, "mounts[5].type"},
+      {{"create", "--bundle", bad_cap_type, "e5"}, "process.capabilities.bounding"},
+      {{"create", "--bundle", no_args, "e6"}, "process.args"},
+      {{"create", "--bundle", good, "bad/id"}, "container ID"},
+      {{"create", "--bundle", good, "--bogus", "e7"}, "--bogus"},
+      {{"create", "--bundle", good}, "container ID"},
+      {{"start", "nosuch"}, "does not exist"},
+      {{"state", "nosuch"}, "does not exist"},
+      {{"kill", "nosuch", "KILL"}, "does not exist"},
+      {{"exec", "nosuch", "true"}, "does not exist"},
+      {{"pause", "nosuch"}, "not supported"},
+  };
+  for (const auto& c : cases) {
+    Result r = run(oci(c.args));
+    EXPECT_EQ(r.exit_code, 1) << join(c.args, " ") << ": " << r.err;
+    ASSERT_EQ(r.err_lines().size(), 1u) << join(c.args, " ") << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("rdbox: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(c.want), std::string::npos) << join(c.args, " ") << ": " << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(run(oci({"list", "-q"})).out.empty()) << "a failed create leaves no state";
+  // A state directory that cannot be made.
+  Result unwritable = run({"--root", "/proc/rdbox-nope", "create", "--bundle", good, "e8"});
+  EXPECT_EQ(unwritable.exit_code, 1);
+  EXPECT_EQ(unwritable.err_lines().size(), 1u) << unwritable.err;
+}
+
+TEST_F(Oci, JsonLogHoldsTheErrorAndUnknownGlobalFlagsAreTolerated) {
+  std::string log = tmp / "log.json";
+  Result r = run({"--root", root(), "--log", log, "--log-format", "json", "--some-new-flag", "create", "--bundle",
+                  tmp / "nosuch", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  std::string text = read_text(log);
+  auto lines = split_lines(text);
+  ASSERT_EQ(lines.size(), 1u) << text;
+  auto j = parse_json(lines[0]);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["level"], "error");
+  EXPECT_NE((*j)["msg"].get<std::string>().find("nosuch"), std::string::npos);
+  // The podman/conmon spelling: --log-format=json before --log.
+  std::string b = bundle({"sh", "-c", "exit 4"});
+  Result ok = run({"--log-format=json", "--log", log, "--root=" + root(), "--systemd-cgroup=false", "run", "--bundle", b, "l1"});
+  EXPECT_EQ(ok.exit_code, 4) << ok.err;
+}
+
+TEST_F(Oci, ExecJoinsTheContainer) {
+  std::string b = bundle({"sh", "-c", "echo started; exec sleep 30"});
+  ASSERT_EQ(create("x1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "x1"})).exit_code, 0);
+  Result e = run(oci({"exec", "x1", "sh", "-c", "echo $(hostname) $(cat /proc/1/cmdline | tr '\\0' ' '); exit 5"}));
+  EXPECT_EQ(e.exit_code, 5) << e.err;
+  EXPECT_EQ(e.out, "ocibox sleep 30\n");
+
+  if (!is_root()) {
+    // Without CAP_SYS_ADMIN rdbox cannot join the PID namespace itself; a detached exec
+    // is refused with the reason (the attached one above goes through a relay).
+    Result d = run(oci({"exec", "--detach", "x1", "true"}));
+    EXPECT_EQ(d.exit_code, 1);
+    EXPECT_NE(d.err.find("exec --detach"), std::string::npos) << d.err;
+    EXPECT_EQ(run(oci({"delete", "--force", "x1"})).exit_code, 0);
+    return;
+  }
+  // --process FILE, as conmon and containerd's shim call it, with --detach and a pid file.
+  json proc = {{"args", {"sh", "-c", "echo $FOO > /dev/shm/out; sleep 30"}},
+               {"env", {"PATH=/bin", "FOO=from-process-json"}},
+               {"cwd", "/tmp"},
+               {"user", {{"uid", 0}, {"gid", 0}}}};
+  std::string pf = tmp.write("process.json", proc.dump());
+  std::string pid_file = tmp / "exec.pid";
+  RunOptions to_file;  // the detached process keeps rdbox's stdio: not the harness's pipes
+  int out_fd = ::open((tmp / "exec.out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  to_file.stdout_fd = to_file.stderr_fd = out_fd;
+  Result d = run(oci({"exec", "--process", pf, "--detach", "--pid-file", pid_file, "x1"}), to_file);
+  ::close(out_fd);
+  d.err = read_text(tmp / "exec.out");
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  ASSERT_TRUE(file_exists(pid_file));
+  int epid = std::stoi(read_text(pid_file));
+  EXPECT_TRUE(alive(epid));
+  EXPECT_TRUE(wait_until([&] { return run(oci({"exec", "x1", "cat", "/dev/shm/out"})).out == "from-process-json\n"; }, 5s));
+  Result ps = run(oci({"ps", "--format", "json", "x1"}));
+  auto pids = parse_json("{\"p\":" + ps.out + "}");
+  ASSERT_TRUE(pids) << ps.out;
+  EXPECT_EQ((*pids)["p"].size(), 2u) << ps.out;
+  Result bad = run(oci({"exec", "x1", "/nonexistent"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err_lines().size(), 1u) << bad.err;
+  EXPECT_EQ(run(oci({"kill", "--all", "x1", "KILL"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return !alive(epid); }, 5s));
+  // The detached process was reparented to this test (a subreaper, as conmon and the shim
+  // are), and so may be its zombie child (rootless, where a relay forks it into the PID
+  // namespace): the container's init ends only once its namespace's processes are reaped.
+  EXPECT_TRUE(wait_until([&] {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    return state("x1")["status"] == "stopped";
+  }, 5s));
+  EXPECT_EQ(run(oci({"delete", "--force", "x1"})).exit_code, 0);
+}
+
+TEST_F(Oci, ConfinementIsWhatConfigJsonSays) {
+  std::string b = bundle({"sh", "-c",
+                          "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; ulimit -n; umask; "
+                          "grep -c ' /proc/keys ' /proc/self/mountinfo; awk '$5 == \"/proc/sys\" { print substr($6, 1, 3) }' /proc/self/mountinfo; "
+                          "id -G"},
+                         [](json& c) {
+                           c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 123}, {"hard", 456}}};
+                           c["process"]["user"]["umask"] = 023;
+                           c["process"]["user"]["additionalGids"] = {0};
+                         });
+  Result r = run(oci({"run", "--bundle", b, "k1"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 8u) << r.out;
+  EXPECT_EQ(lines[0], "CapEff:\t0000000020000420") << "KILL, NET_BIND_SERVICE, AUDIT_WRITE";
+  EXPECT_EQ(lines[1], "CapBnd:\t0000000020000420");
+  EXPECT_EQ(lines[2], "NoNewPrivs:\t1");
+  EXPECT_EQ(lines[3], "123");
+  EXPECT_EQ(lines[4], "0023");
+  EXPECT_EQ(lines[5], "1") << "/proc/keys is masked (a mount of its own)";
+  EXPECT_EQ(lines[6], "ro,") << "/proc/sys is read-only";
+}
+
+TEST_F(Oci, HooksGetTheStateOnStdin) {
+  std::string out = tmp / "hooks.txt";
+  std::string script = tmp.write("hook.sh", "#!/bin/sh\n{ printf '%s ' \"$1\"; cat; } >> " + out + "\n", 0755);
+  std::string b = bundle({"true"}, [&](json& c) {
+    for (const char* kind : {"prestart", "createRuntime", "poststart", "poststop"})
+      c["hooks"][kind] = {{{"path", "/bin/sh"}, {"args", {"sh", script, kind}}}};
+  });
+  Result r = run(oci({"run", "--bundle", b, "h1"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = split_lines(read_text(out));
+  ASSERT_EQ(lines.size(), 4u) << read_text(out);
+  const char* order[] = {"prestart", "createRuntime", "poststart", "poststop"};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(lines[i].rfind(order[i], 0), 0u) << lines[i];
+    auto j = parse_json(lines[i].substr(lines[i].find(' ') + 1));
+    ASSERT_TRUE(j);
+    EXPECT_EQ((*j)["id"], "h1");
+    EXPECT_EQ((*j)["status"], i == 3 ? "stopped" : i == 2 ? "running" : "created");
+  }
+  // A failing createRuntime hook fails the create, and nothing is left.
+  std::string failing = bundle({"sleep", "30"}, [](json& c) {
+    c["hooks"]["createRuntime"] = {{{"path", "/bin/false"}}};
+  });
+  Result f = create("h2", failing);
+  EXPECT_EQ(f.exit_code, 1);
+  EXPECT_NE(f.err.find("hooks.createRuntime[0]"), std::string::npos) << f.err;
+  EXPECT_FALSE(state_dir_exists("h2"));
+}
+
+TEST_F(Oci, FeaturesSpecAndList) {
+  Result f = run({"features"});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  auto j = parse_json(f.out);
+  ASSERT_TRUE(j);
+  EXPECT_TRUE((*j)["linux"]["namespaces"].is_array());
+  EXPECT_TRUE((*j)["ociVersionMax"].is_string());
+  std::string dir = tmp.mkdir("spec");
+  ASSERT_EQ(run({"spec", "--bundle", dir, is_root() ? "--rootless=false" : "--rootless"}).exit_code, 0);
+  auto spec = parse_json(read_text(dir + "/config.json"));
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(run({"spec", "--bundle", dir}).exit_code, 1) << "never overwrites a config.json";
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("l1", b).exit_code, 0);
+  Result l = run(oci({"list", "--format", "json"}));
+  auto lj = parse_json("{\"l\":" + l.out + "}");
+  ASSERT_TRUE(lj) << l.out;
+  ASSERT_EQ((*lj)["l"].size(), 1u);
+  EXPECT_EQ((*lj)["l"][0]["id"], "l1");
+  EXPECT_EQ((*lj)["l"][0]["status"], "created");
+  EXPECT_EQ(run(oci({"delete", "l1"})).exit_code, 0);
+}
+
+TEST_F(Oci, AStaleStateIsCleanedByDelete) {
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("z1", b).exit_code, 0);
+  int pid = state("z1")["pid"];
+  ::kill(pid, SIGKILL);  // the init dies behind rdbox's back (a crash, an OOM kill)
+  EXPECT_TRUE(wait_until([&] { return state("z1")["status"] == "stopped"; }, 5s));
+  EXPECT_EQ(run(oci({"delete", "z1"})).exit_code, 0);
+  EXPECT_FALSE(state_dir_exists("z1"));
+  // A directory without state (a create that crashed half-way).
+  ::mkdir(root().c_str(), 0700);
+  ::mkdir((root() + "/z2").c_str(), 0700);
+  EXPECT_EQ(run(oci({"delete", "z2"})).exit_code, 0);
+  EXPECT_FALSE(state_dir_exists("z2"));
+}
