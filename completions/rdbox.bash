@@ -9,6 +9,12 @@ _rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-ru
  --privileged --cap-add --cap-drop --no-new-privs --seccomp --rlimit --timeout --kill-after
  --memory --memory-swap --pids --cpus --cpu-weight --cpu-shares --cgroup-parent"
 _rdbox_compare_opts="--modes -n --rss --touch --format"
+# The OCI runtime's subcommands (man rdbox-oci) and their options.
+_rdbox_oci_subs="create start state kill delete exec list ps features spec"
+_rdbox_oci_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-manager"
+declare -A _rdbox_oci_opts=([create]="-b --bundle --pid-file --console-socket --preserve-fds --no-pivot --no-new-keyring"
+ [kill]="-a --all" [delete]="-f --force" [list]="-f --format -q --quiet" [ps]="-f --format" [spec]="-b --bundle --rootless"
+ [exec]="-p --process -d --detach --pid-file -t --tty --console-socket --cwd -e --env -u --user -c --cap --no-new-privs --preserve-fds")
 _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --clear-env
  -w --workdir --preserve-fds --newpid --newns --newuts --newipc --newnet --newuser
  --newcgroup --newtime --unshare-all --time-offset --init --mount-proc --hostname
@@ -92,6 +98,8 @@ _rdbox() {
       fi
     elif [[ $w == run || $w == compare || $w == doctor ]]; then
       sub=$w
+    elif [[ " $_rdbox_oci_subs " == *" $w "* ]]; then
+      sub=$w
     elif [[ $w == --log-level ]]; then
       ((i++))
     fi
@@ -99,15 +107,19 @@ _rdbox() {
   _rdbox_value "$prev" && return
   if [[ -z $sub ]]; then
     if [[ $cur == -* ]]; then
-      COMPREPLY=($(compgen -W "$_rdbox_global_opts" -- "$cur"))
+      COMPREPLY=($(compgen -W "$_rdbox_global_opts $_rdbox_oci_global_opts" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "run compare doctor" -- "$cur"))
+      COMPREPLY=($(compgen -W "run compare doctor $_rdbox_oci_subs" -- "$cur"))
     fi
+    return
+  fi
+  if [[ " $_rdbox_oci_subs " == *" $sub "* ]]; then
+    [[ $cur == -* ]] && COMPREPLY=($(compgen -W "${_rdbox_oci_opts[$sub]}" -- "$cur"))
     return
   fi
   local opts="-h --help -v --verbose --log-level"
   case $sub in
-    run) opts+=" $_rdbox_run_opts $_rdbox_common_opts --" ;;
+    run) opts+=" $_rdbox_run_opts $_rdbox_common_opts -b --bundle -d --detach --pid-file --console-socket --" ;;
     compare) opts+=" $_rdbox_compare_opts $_rdbox_common_opts --" ;;
   esac
   if [[ $cur == -* || $sub == doctor ]]; then

@@ -148,6 +148,7 @@ struct SandboxConfig {
   std::string root;                // the root filesystem; empty: the host's
   bool root_overlay = false;       // writes go to a tmpfs upper layer, never to `root`
   bool root_readonly = false;
+  bool root_create_targets = false;  // missing mount targets are made in `root` (OCI runtimes do; the CLI never)
   std::vector<MountEntry> mounts;  // in order, the root's own recipe first
   std::string hostname;
   TimeOffsets time_offsets;

@@ -112,8 +112,10 @@ int oci_fail(const std::string& msg) {
 
 void oci_warn(const std::string& msg) {
   std::string one = one_line(msg);
+  // Engines show a runtime's stderr as its failure: warnings go to --log, and to stderr
+  // only with --debug.
   if (g_log.fd >= 0) g_log.line("warning", one);
-  else write_all(2, "rdbox: warning: " + one + "\n");
+  if (g_log.debug) write_all(2, "rdbox: warning: " + one + "\n");
 }
 
 // One subcommand's words: flags (until the first positional or "--") and positionals.

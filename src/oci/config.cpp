@@ -801,6 +801,7 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   c.launch.mode = Mode::clone;
   c.launch.die_with_parent = false;
   c.launch.start_gate = true;
+  c.root_create_targets = true;  // as runc: a mount's missing target is made in the root
 
   Field ver = at(j, "", "ociVersion");
   if (!ver.present()) return Error::input("ociVersion", "is required");

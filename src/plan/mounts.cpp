@@ -97,6 +97,7 @@ struct Planner {
   explicit Planner(Plan& plan) : p(plan) {}
   Plan& p;
   int root_fd = -1;  // the rootfs (O_PATH), for existence checks beneath it
+  bool create_in_root = false;  // OCI: a missing target is made in the rootfs itself
   std::vector<Layer> layers;
   std::map<std::string, bool> made;  // created so far in owned layers: path -> is a directory
 
@@ -172,6 +173,7 @@ Status Planner::ensure(const std::string& dest, bool dir, const MountEntry& e, M
                             " (without --rootfs it must exist)",
                         ENOENT);
     case LayerKind::rootfs:
+      if (create_in_root) break;
       return Error::input(e.origin, target + " does not exist in the rootfs, and rdbox never changes the root it was "
                                              "given (create it there, add --overlay, or mount a --tmpfs on a parent first)");
     case LayerKind::bind:
@@ -269,6 +271,7 @@ Status open_rootfs(const SandboxConfig& c, Plan& p) {
 Status plan_mounts(const SandboxConfig& c, Plan& p) {
   if (!(p.namespaces & CLONE_NEWNS)) return ok();
   Planner m(p);
+  m.create_in_root = c.root_create_targets;
   p.mounts.push_back(MountStep{MountOp::propagate, kMountMisc, 0, 0, nullptr, "/", nullptr, nullptr, nullptr, nullptr,
                                nullptr, -1, -1, 0});
   if (c.root.empty()) {
