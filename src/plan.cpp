@@ -318,9 +318,12 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   p.die_with_parent = c.launch.die_with_parent;
   p.timeout_s = c.timeout.seconds;
   // What the command holds unless told otherwise: every capability in a new user
-  // namespace, else what rdbox holds. Nothing can be given beyond it.
+  // namespace (or one joined by path: setns gives them all), else what rdbox holds.
+  // Nothing can be given beyond it.
   std::uint64_t held = ~std::uint64_t{0};
-  if (!(p.namespaces & CLONE_NEWUSER)) {
+  bool joins_user = false;
+  for (auto k : p.join_kinds) joins_user = joins_user || k == CLONE_NEWUSER;
+  if (!(p.namespaces & CLONE_NEWUSER) && !joins_user) {
     struct __user_cap_header_struct h {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2] {};
     if (::syscall(SYS_capget, &h, d) == 0) held = d[0].permitted | (std::uint64_t{d[1].permitted} << 32);

@@ -895,8 +895,11 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   if (opts.rootless && !c.find_namespace(CLONE_NEWUSER))
     return Error::input("linux.namespaces", "a container run without root needs a user namespace ({\"type\": \"user\"}; "
                                             "rdbox spec --rootless writes one)");
-  if (c.cgroup && c.cgroup->any_limit() && opts.rootless)
-    b.warnings.push_back("linux.resources: limits need a delegated cgroup; not applied without root");
+  if (c.cgroup && opts.rootless) {
+    if (c.cgroup->any_limit())
+      b.warnings.push_back("linux.resources: limits need a delegated cgroup; not applied without root");
+    c.cgroup.reset();
+  }
   // The container's own stdio is what the caller gave rdbox.
   c.processes[0].preserve_fds = 0;
   if (auto s = validate(c); !s) return s.error();

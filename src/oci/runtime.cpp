@@ -513,13 +513,24 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
   return ok();
 }
 
+// The container's cgroup directories, once its processes are gone (rmdir retried briefly:
+// the kernel frees a cgroup a moment after its last process is reaped).
+void remove_cgroups(const std::vector<std::string>& dirs) {
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
+    for (int i = 0; i < 100 && ::rmdir(it->c_str()) != 0 && errno == EBUSY; ++i) ::usleep(10000);
+}
+
 void take_down(Instance::Detached& d) {
-  if (!d.pidfd) return;
+  if (!d.pidfd) {
+    remove_cgroups(d.cgroup_dirs);
+    return;
+  }
   ::syscall(SYS_pidfd_send_signal, d.pidfd.get(), SIGKILL, nullptr, 0);
   siginfo_t si;
   while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(d.pidfd.get()), &si, WEXITED) < 0 && errno == EINTR) {
   }
   d.pidfd.reset();
+  remove_cgroups(d.cgroup_dirs);
 }
 
 }  // namespace
@@ -555,6 +566,7 @@ Status create(const Globals& g, const CreateArgs& a) {
   ContainerState st = new_state(*b, a.id);
   st.pid = d.pid;
   st.starttime = process_starttime(d.pid);
+  st.cgroup_dirs = d.cgroup_dirs;
   st.status = "created";
   if (auto s = dir->write(st); !s) return fail(s.error());
   std::string state_text = to_json(st, false);
@@ -632,6 +644,7 @@ Status remove(const Globals& g, const std::string& id, bool force) {
     for (int pid : container_pids(*st)) (void)signal_process(pid, pid == st->pid ? st->starttime : 0, SIGKILL);
     if (!wait_stopped(*st, 10000)) return Error::input("container \"" + id + "\"", "did not stop within 10 s of SIGKILL");
   }
+  remove_cgroups(st->cgroup_dirs);
   st->status = "stopped";
   auto b = load_bundle(st->bundle, false);
   if (b && !b->hooks.poststop.empty())

@@ -252,6 +252,9 @@ Expected<ContainerState> ContainerDir::read() const {
     s.starttime = j.value("rdbox_starttime", 0ULL);
     s.started = j.value("rdbox_started", false);
     s.rootless = j.value("rdbox_rootless", false);
+    if (j.contains("rdbox_cgroups") && j["rdbox_cgroups"].is_array())
+      for (const auto& d : j["rdbox_cgroups"])
+        if (d.is_string()) s.cgroup_dirs.push_back(d.get<std::string>());
     if (j.contains("annotations") && j["annotations"].is_object())
       for (auto it = j["annotations"].begin(); it != j["annotations"].end(); ++it)
         if (it->is_string()) s.annotations[it.key()] = it->get<std::string>();
@@ -274,6 +277,7 @@ Status ContainerDir::write(const ContainerState& s) const {
   j["rdbox_starttime"] = s.starttime;
   j["rdbox_started"] = s.started;
   j["rdbox_rootless"] = s.rootless;
+  j["rdbox_cgroups"] = s.cgroup_dirs;
   make_byte_safe(j);
   return write_file_atomic(path_ + "/state.json", j.dump() + "\n", 0600);
 }

@@ -31,6 +31,7 @@ struct ContainerState {
   bool started = false;
   bool rootless = false;
   std::map<std::string, std::string> annotations;
+  std::vector<std::string> cgroup_dirs;  // the container's cgroup (each hierarchy), removed by delete
   std::string status;  // computed when read: created, running, stopped, paused
 };
 
