@@ -36,6 +36,12 @@ for t in sh mount mkdir cat grep echo sleep dd ls poweroff sed true head wc tr p
   ln -s busybox "$root/rootfs/bin/$t"
 done
 cp "$rdbox" "$root/bin/rdbox"
+# RDBOX_VM_BENCH=N: also time N interleaved runs with and without a cgroup (scripts/bench).
+if [[ -n ${RDBOX_VM_BENCH:-} ]]; then
+  src=$(cd "$(dirname "$0")/../.." && pwd)/scripts/bench
+  cc -O2 -static -o "$root/bin/driver" "$src/driver.c" && cc -O2 -static -o "$root/bin/t" "$src/true.c"
+  echo "${RDBOX_VM_BENCH}" > "$root/bench"
+fi
 
 cat > "$root/init" <<'EOF'
 #!/bin/sh
@@ -44,6 +50,7 @@ export PATH=/bin
 if [ ! -e /stage2 ]; then
   mount -t tmpfs -o size=300m root /newroot
   cp -a /bin /rootfs /init /newroot/
+  [ -e /bench ] && cp /bench /newroot/
   mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp
   touch /newroot/stage2
   exec switch_root /newroot /init
@@ -106,6 +113,11 @@ out=$(rdbox run --report none --cgroup-parent nope --pids 5 -- true 2>&1)
 check bad_parent_125 125 "$?"
 
 check no_cgroup_left "" "$(ls /sys/fs/cgroup | grep rdbox)"
+if [ -e /bench ]; then
+  n=$(cat /bench); echo "BENCH rounds $n"
+  driver "$n" -- /bin/rdbox run --report none /bin/t ";;" /bin/rdbox run --report none --memory 256M --pids 1000 /bin/t ";;" \
+    /bin/rdbox run --mode fork --report none --memory 256M --pids 1000 /bin/t | while read -r i med rest; do echo "BENCH $i $med"; done
+fi
 echo "VM DONE"
 poweroff -f
 EOF
@@ -115,7 +127,7 @@ chmod +x "$root/init"
 log=$work/console.log
 timeout --signal=KILL "$limit" qemu-system-x86_64 -m 512 -smp 2 -nographic -no-reboot -kernel "$kernel" \
   -initrd "$work/initrd.gz" -append "console=ttyS0 quiet panic=-1 rdinit=/init" </dev/null >"$log" 2>&1
-grep -E "^(VM|CASE) " "$log" | tr -d "\r"
+grep -E "^(VM|CASE|BENCH) " "$log" | tr -d "\r"
 if ! grep -q '^VM DONE' "$log"; then
   echo "cgroup2.sh: the VM did not finish within ${limit}s; its console:"
   tail -n 40 "$log"
