@@ -30,7 +30,11 @@ class OutcomeBuilder {
   const ChildEvent* last_event() const { return have_last_ ? &last_ : nullptr; }
   void exited(const siginfo_t& si, const struct rusage& ru);
   // The init (or relay) passed up the command's own wait status: it wins over the init's.
-  void command_ended(int wait_status) { command_status_ = wait_status, have_command_status_ = true; }
+  // The first one counts: in fork mode with --newpid --init the init writes the command's
+  // status before it exits, and only then can the relay reap it and write the init's.
+  void command_ended(int wait_status) {
+    if (!have_command_status_) command_status_ = wait_status, have_command_status_ = true;
+  }
   void add_step(const std::string& name, double us);
   // The time limit ended the run: whatever the command's end, the outcome is a timeout.
   void timed_out(double limit_s) { timed_out_ = true, out_.timeout_s = limit_s; }
