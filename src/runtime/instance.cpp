@@ -1,5 +1,7 @@
 #include "instance.hpp"
 
+#include "test_stop.hpp"
+
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,11 +37,13 @@ Expected<std::unique_ptr<Instance>> Instance::create(const Plan& plan, ChildStac
     inst->view_.clone_into_cgroup = into ? inst->cgroup_->v2_dir_fd() : -1;
     inst->view_.cgroup_fds = fds.data();
     inst->view_.n_cgroup_fds = fds.size();
+    test_stop_at("cgroup");
   }
-  auto l = launch(plan, inst->view_, stack, failed_step);
+  auto l = launch(plan, inst->view_, stack, failed_step, inst->guard_.get());
   if (!l) return l.error();  // launch() reaps what it made; the guard stops with inst
   inst->launch_ = std::move(l.value());
-  if (inst->guard_) inst->guard_->arm(inst->launch_.pidfd.get());
+  // Armed by launch() with the pidfd it returned: moving Launch keeps the descriptor.
+  test_stop_at("launched");
   return inst;
 }
 

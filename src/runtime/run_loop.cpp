@@ -12,6 +12,7 @@
 
 #include "outcome_builder.hpp"
 #include "supervisor.hpp"
+#include "test_stop.hpp"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -118,6 +119,7 @@ void RunLoop::on_report() {
   bool vm = plan_.mode == Mode::clone && (plan_.clone_flags & CLONE_VM);
   if (vm && plan_.trace && stack_.painted()) out_.stack_used = stack_.high_water();
   l_.report.reset();
+  test_stop_at("exec");
 }
 
 void RunLoop::on_signals() {
@@ -219,6 +221,7 @@ void RunLoop::run() {
   if (!l_.has_stub) {
     b_.exec_without_stub();  // posix_spawn returned after the exec: nothing to read
     l_.report.reset();
+    test_stop_at("exec");
   }
   if (plan_.timeout_s > 0) {
     timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
@@ -251,6 +254,7 @@ void RunLoop::run() {
 void Supervisor::wait(Launch& l, const Plan& plan, ChildStack& stack, Outcome& out, const EventSink& sink,
                       const std::function<void()>& before_sweep) {
   RunLoop(*this, l, plan, stack, out, sink).run();
+  test_stop_at("exited");
   if (plan.take_tty) ::tcsetpgrp(0, ::getpgrp());
   if (before_sweep) before_sweep();
   if (opts_.reap_orphans) kill_descendants();

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 
 #include "../ns/ns.hpp"
+#include "../runtime/test_stop.hpp"
+#include "guard.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -223,6 +225,7 @@ Status release_maps(const Plan& plan, Launch& l, ChildEnds& c, bool child_failed
   std::int64_t t0 = now_ns();
   Status maps = child_failed ? Status(ok()) : write_id_maps(plan, l.pid);
   l.id_maps_ns = now_ns() - t0;
+  if (maps) test_stop_at("maps");
   if (!maps) {
     c.sync_write.reset();
     if (l.pidfd) ::syscall(SYS_pidfd_send_signal, l.pidfd.get(), SIGKILL, nullptr, 0);
@@ -240,7 +243,8 @@ Status release_maps(const Plan& plan, Launch& l, ChildEnds& c, bool child_failed
 
 }  // namespace
 
-Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step) {
+Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step,
+                        SpawnGuard* guard) {
   Launch l;
   ChildEnds ends;
   *failed_step = Step::spawn;
@@ -256,6 +260,8 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
     }
   }
   if (auto s = call_primitive(plan, view, stack, l, failed_step); !s) return s.error();
+  if (guard && l.pidfd) guard->arm(l.pidfd.get());  // the window before this: docs/reliability.md
+  test_stop_at("spawned");
   bool child_failed = await_handshakes(plan, view, l);
   if (plan.parent_maps) {
     if (auto s = release_maps(plan, l, ends, child_failed); !s) {

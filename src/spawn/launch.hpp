@@ -59,8 +59,11 @@ struct Launch {
 
 // Creates the child. On a primitive failure returns an Error with context "spawn"; for
 // posix_spawn, an exec failure comes back as an Error with context "exec" and errno.
-// *failed_step says which step an Error belongs to (spawn, workdir, exec).
-Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step);
+// *failed_step says which step an Error belongs to (spawn, workdir, exec). A spawn guard,
+// when given, is armed with the child's pidfd as soon as the primitive returns.
+class SpawnGuard;
+Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Step* failed_step,
+                        SpawnGuard* guard = nullptr);
 
 // True when the stub wrote this launch's token into rdbox's memory.
 bool token_seen(const Launch& l);
