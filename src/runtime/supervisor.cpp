@@ -1,5 +1,6 @@
 #include "supervisor.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -45,29 +46,37 @@ void release_chld_default() {
   if (--g_chld_users == 0) ::sigaction(SIGCHLD, &g_old_chld, nullptr);
 }
 
+// The children of every thread of this process: orphans are re-parented to the subreaper
+// process's leader (or another live thread), not to the thread that supervises, which in
+// a library user is often another one (waitid(P_ALL) waits for them all the same).
 std::vector<pid_t> own_children() {
   std::vector<pid_t> pids;
-  std::string path = "/proc/self/task/" + std::to_string(::gettid()) + "/children";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return pids;
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  pid_t cur = 0;
-  bool in_number = false;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      cur = cur * 10 + (c - '0');
-      in_number = true;
-    } else if (in_number) {
-      pids.push_back(cur);
-      cur = 0;
-      in_number = false;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (!tasks) return pids;
+  while (struct dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string path = std::string("/proc/self/task/") + e->d_name + "/children";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    pid_t cur = 0;
+    bool in_number = false;
+    for (char c : text + " ") {
+      if (c >= '0' && c <= '9') {
+        cur = cur * 10 + (c - '0');
+        in_number = true;
+      } else if (in_number) {
+        pids.push_back(cur);
+        cur = 0;
+        in_number = false;
+      }
     }
   }
-  if (in_number) pids.push_back(cur);
+  ::closedir(tasks);
   return pids;
 }
 
