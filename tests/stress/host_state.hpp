@@ -1,0 +1,155 @@
+// What the stress and fault suites check the host for after their runs: the mount table,
+// rdbox's cgroup directories, /tmp, and the test's own children (zombies included).
+#pragma once
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../integration/harness.hpp"
+#include "../integration/sandbox_helpers.hpp"
+
+namespace stress {
+
+using namespace itest;
+
+// /proc/self/mountinfo, one entry per line, sorted (the host's mount namespace: rdbox's
+// runs must leave it as it was).
+inline std::vector<std::string> mount_table() {
+  auto lines = split_lines(read_text("/proc/self/mountinfo"));
+  lines.erase(std::remove(lines.begin(), lines.end(), std::string()), lines.end());
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// Lines in `after` and not in `before`, and the reverse, for a failure message.
+inline std::string mount_diff(const std::vector<std::string>& before, const std::vector<std::string>& after) {
+  std::string out;
+  for (const auto& l : after)
+    if (!std::binary_search(before.begin(), before.end(), l)) out += "\n  + " + l;
+  for (const auto& l : before)
+    if (!std::binary_search(after.begin(), after.end(), l)) out += "\n  - " + l;
+  return out;
+}
+
+// Every cgroup directory rdbox-<pid>-<n>, in every mounted hierarchy, whose <pid> is one of
+// `ours` (rdbox processes this test started) and is gone: what a run left behind. (Other
+// rdbox runs on the machine, other tests' or other users', are not this test's.)
+inline std::vector<std::string> leftover_cgroups(const std::set<pid_t>& ours) {
+  std::vector<std::string> out, roots;
+  std::ifstream mi("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mi, line))
+    if (line.find(" - cgroup") != std::string::npos) {
+      std::istringstream in(line);
+      std::string f[5];
+      for (auto& x : f) in >> x;
+      roots.push_back(f[4]);
+    }
+  for (const auto& m : roots) {
+    std::vector<std::string> stack{m};
+    for (int budget = 0; !stack.empty() && budget < 5000; ++budget) {
+      std::string dir = stack.back();
+      stack.pop_back();
+      DIR* d = ::opendir(dir.c_str());
+      if (!d) continue;
+      while (struct dirent* e = ::readdir(d)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        std::string sub = dir + "/" + e->d_name;
+        long pid = 0;
+        if (std::sscanf(e->d_name, "rdbox-%ld-", &pid) == 1) {
+          if (ours.count(static_cast<pid_t>(pid)) && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+            out.push_back(sub);
+        } else {
+          stack.push_back(sub);
+        }
+      }
+      ::closedir(d);
+    }
+  }
+  return out;
+}
+
+// Names in a directory (not . and ..).
+inline std::set<std::string> entries(const std::string& dir) {
+  std::set<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d))
+      if (std::string n = e->d_name; n != "." && n != "..") out.insert(n);
+    ::closedir(d);
+  }
+  return out;
+}
+
+// New names in /tmp that look like rdbox's: rdbox itself makes no temporary files (its
+// overlay layers live in a tmpfs it mounts detached), so any is a leak. The harness's own
+// rdbox-itest-* and rdbox-rootless-* directories (and those of suites running alongside)
+// are not rdbox's.
+inline std::vector<std::string> new_tmp_entries(const std::set<std::string>& before) {
+  std::vector<std::string> out;
+  for (const auto& n : entries("/tmp"))
+    if (!before.count(n) && n.find("rdbox") != std::string::npos && n.rfind("rdbox-itest-", 0) != 0 &&
+        n.rfind("rdbox-rootless-", 0) != 0 && n.rfind("rdbox-lib-", 0) != 0)
+      out.push_back(n);
+  return out;
+}
+
+// The children of this process (a subreaper: whatever escaped rdbox lands here), zombies
+// included, after waiting up to `timeout` for them to go. The harness reaps the rdbox
+// processes it starts; after runs that ended normally anything else is a leftover (rdbox,
+// the subreaper of its command's tree, reaps it all).
+inline std::vector<std::string> own_children(Ms timeout) {
+  std::vector<std::string> out;
+  wait_until([] { return children_of(::getpid()).empty(); }, timeout);
+  for (pid_t k : children_of(::getpid())) {
+    auto st = proc_stat(k);
+    out.push_back(std::to_string(k) + " (" + (st ? std::string(1, st->state) : "?") + ") " + proc_cmdline(k));
+  }
+  return out;
+}
+
+// After rdbox was SIGKILLed what it created is re-parented to this process as it dies:
+// those zombies are reaped here. What is still alive after `timeout` is a leftover.
+inline std::vector<std::string> live_children(Ms timeout) {
+  std::vector<std::string> out;
+  for (pid_t k : reap_and_list_children(timeout)) out.push_back(std::to_string(k) + " " + proc_cmdline(k));
+  return out;
+}
+
+// Everything the host should look like after the runs, captured before them.
+struct HostSnapshot {
+  std::vector<std::string> mounts = mount_table();
+  std::set<std::string> tmp = entries("/tmp");
+};
+
+// Records a failure for each thing left behind: a changed mount table, a leftover cgroup
+// directory of one of `ours`, a new rdbox file in /tmp, anything in `private_dirs`
+// (directories the runs were given as TMPDIR), a child of this process.
+inline void expect_nothing_left(const HostSnapshot& before, const std::set<pid_t>& ours,
+                                const std::vector<std::string>& private_dirs = {}) {
+  auto kids = own_children(3s);
+  EXPECT_TRUE(kids.empty()) << "processes left (children of the test, a subreaper):\n  " << join(kids, "\n  ");
+  auto after = mount_table();
+  EXPECT_EQ(after, before.mounts) << "the host's mount table changed:" << mount_diff(before.mounts, after);
+  EXPECT_EQ(leftover_cgroups(ours), std::vector<std::string>{}) << "cgroup directories of rdbox runs that are gone";
+  EXPECT_EQ(new_tmp_entries(before.tmp), std::vector<std::string>{}) << "new rdbox files in /tmp";
+  for (const auto& d : private_dirs) {
+    auto left = entries(d);
+    EXPECT_TRUE(left.empty()) << d << " (TMPDIR of the runs) holds: " << join({left.begin(), left.end()}, " ");
+  }
+}
+
+inline bool can_make_cgroups() {
+  return is_root() && run({"run", "--pids", "100", "--", "/bin/true"}).exit_code == 0;
+}
+
+}  // namespace stress
