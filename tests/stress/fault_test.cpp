@@ -244,10 +244,13 @@ TEST_F(Fault, OrphansOfAKilledRdboxAreHeldByItsCgroup) {
       3s);
   ASSERT_EQ(orphans.size(), 2u) << "the two sleeps, re-parented to the test";
   std::string tag = "rdbox-" + std::to_string(r.pid) + "-";
-  for (pid_t o : orphans)
-    EXPECT_NE(read_text("/proc/" + std::to_string(o) + "/cgroup").find(tag), std::string::npos)
-        << "pid " << o << " is not in the run's cgroup";
-  EXPECT_FALSE(leftover_cgroups({r.pid}).empty()) << "the killed run's cgroup should still be there";
+  // Any run with a cgroup on the machine (a test running alongside) may sweep the killed
+  // run's directory first: an orphan is either alive in it or already killed.
+  for (pid_t o : orphans) {
+    std::string cg = read_text("/proc/" + std::to_string(o) + "/cgroup");
+    bool in_it = cg.find(tag) != std::string::npos;
+    EXPECT_TRUE(in_it || !alive(o)) << "pid " << o << " is alive outside the run's cgroup:\n" << cg;
+  }
   sweep_cgroups();
   for (pid_t o : orphans) {
     int st = 0;
