@@ -116,6 +116,7 @@ TEST_F(Stress, AThousandRunsInARow) {
   RecordProperty("runs", kInARow);
   std::printf("%d runs in a row, %d as expected:%s\n", kInARow, kInARow - failures, counts.c_str());
   expect_nothing_left(before, ours, private_dirs());
+  EXPECT_FALSE(file_exists(rootfs() + "/written")) << "an --overlay write reached the rootfs";
 }
 
 TEST_F(Stress, AHundredAtOnce) {
@@ -147,6 +148,7 @@ TEST_F(Stress, AHundredAtOnce) {
   EXPECT_EQ(failures, 0);
   std::printf("%d runs, %d at once, %d not as expected\n", 2 * kAtOnce, kAtOnce, failures);
   expect_nothing_left(before, ours, private_dirs());
+  EXPECT_FALSE(file_exists(rootfs() + "/written")) << "an --overlay write reached the rootfs";
 }
 
 }  // namespace
