@@ -123,7 +123,9 @@ class Fault : public RdboxTest {
   // A later run with a cgroup removes the directories of rdbox processes that are gone
   // (a SIGKILLed rdbox cannot): src/runtime/cgroup.cpp, sweep_stale.
   void sweep_cgroups() {
-    if (cgroups_) EXPECT_EQ(run({"run", "--pids", "50", "--", "true"}).exit_code, 0);
+    if (cgroups_) {
+      EXPECT_EQ(run({"run", "--pids", "50", "--", "true"}).exit_code, 0);
+    }
   }
   bool cgroups_ = false;
   std::vector<Variant> vs_;

@@ -115,7 +115,9 @@ TEST_F(Outcome, UnderTheInitTheCommandsSignalIsReportedInEveryMode) {
                               "exit 143"}));
     EXPECT_EQ(e.exit_code, 143);
     auto j = report_json(e);
-    if (j) EXPECT_EQ((*j)["status"]["exited"], true) << j->dump();
+    if (j) {
+      EXPECT_EQ((*j)["status"]["exited"], true) << j->dump();
+    }
   }
 }
 
@@ -149,7 +151,9 @@ TEST_F(Outcome, ACommandThatClosesItsStdoutAndStderr) {
     EXPECT_EQ(r.exit_code, 5) << r.err;
     EXPECT_EQ(r.out, "");
     auto j = report_json(r);
-    if (j) EXPECT_EQ((*j)["exit_code"], 5);
+    if (j) {
+      EXPECT_EQ((*j)["exit_code"], 5);
+    }
   }
 }
 
