@@ -99,8 +99,9 @@ inline std::set<std::string> entries(const std::string& dir) {
 // the subreaper of its command's tree, reaps it all).
 inline std::vector<std::string> own_children(Ms timeout) {
   std::vector<std::string> out;
-  wait_until([] { return children_of(::getpid()).empty(); }, timeout);
-  for (pid_t k : children_of(::getpid())) {
+  // A zombie is a process that ended (re-parented here, the subreaper, when rdbox was
+  // killed): reaped, not a leftover. What still runs after `timeout` is.
+  for (pid_t k : reap_and_list_children(timeout)) {
     auto st = proc_stat(k);
     out.push_back(std::to_string(k) + " (" + (st ? std::string(1, st->state) : "?") + ") " + proc_cmdline(k));
   }
