@@ -737,9 +737,9 @@ int signal_number(std::string_view name) {
   bool digits = true;
   for (char ch : name) digits = digits && ch >= '0' && ch <= '9';
   if (digits) {
-    int n = 0;
-    for (char ch : name) n = n * 10 + (ch - '0');
-    return n >= 1 && n <= 64 ? n : -1;
+    long n = 0;
+    for (char ch : name) n = n > 1000 ? n : n * 10 + (ch - '0');  // bounded: no overflow on 16 digits
+    return n >= 1 && n <= 64 ? static_cast<int>(n) : -1;
   }
   std::string n(name);
   for (auto& ch : n) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));

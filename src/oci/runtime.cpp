@@ -29,6 +29,18 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RDBOX_LSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define RDBOX_LSAN 1
+#endif
+#ifdef RDBOX_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "oci/config.hpp"
 #include "oci/state.hpp"
 #include "rdbox/plan.hpp"
@@ -429,6 +441,11 @@ Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay
     }
     Fd fd(::open(it->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::sys(it->origin + " \"" + it->path + "\"", errno);
+#ifdef RDBOX_LSAN
+    // LeakSanitizer's check at exit stops the world from a child process, which would be
+    // in the joined PID namespace, unable to see rdbox's threads (it hangs): check now.
+    __lsan_do_leak_check();
+#endif
     if (::setns(fd.get(), CLONE_NEWPID) != 0) {
       if (errno != EPERM || !relay) return Error::sys(it->origin + " \"" + it->path + "\": setns", errno);
       *relay = *it;
