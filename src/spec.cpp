@@ -1,6 +1,7 @@
 #include "rdbox/spec.hpp"
 
 #include "rdbox/modes.hpp"
+#include "rdbox/pipeline.hpp"
 
 #include <sys/mount.h>
 
@@ -239,6 +240,8 @@ Status Spec::validate() const {
   for (const auto& a : command)
     if (a.find('\0') != std::string::npos) return Error::input("run", "an argument holds a NUL byte");
   if (auto n = no_nul_bytes(*this); !n) return n;
+  if (!pipeline.empty())
+    if (auto p = validate_pipeline(*this); !p) return p;
   return validate_sandbox(*this);
 }
 

@@ -181,6 +181,17 @@ SandboxConfig to_config(const Spec& spec, char** environ_in) {
   c.timeout.seconds = spec.timeout_s;
   c.timeout.kill_after = spec.kill_after_s;
   c.processes.push_back(std::move(p));
+  // rdbox pipeline: one process per stage, each with the command's settings and its own argv.
+  if (!spec.pipeline.empty()) {
+    ProcessConfig base = std::move(c.processes.front());
+    c.processes.clear();
+    for (const auto& argv : spec.pipeline) {
+      c.processes.push_back(base);
+      c.processes.back().argv = argv;
+    }
+    c.pipeline = true;
+    c.pipefail = spec.pipefail;
+  }
   return c;
 }
 

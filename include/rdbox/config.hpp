@@ -159,6 +159,11 @@ struct SandboxConfig {
     double kill_after = 5;
   } timeout;
   std::vector<ProcessConfig> processes;
+  // The processes as one pipeline (rdbox pipeline): process i's stdout is process i+1's
+  // stdin, all started by one parent inside the sandbox. False: processes[0] alone runs.
+  // The stages share processes[0]'s cwd, user, capabilities, rlimits and no_new_privs.
+  bool pipeline = false;
+  bool pipefail = false;  // the pipeline's status is its last non-zero stage's (bash's pipefail)
   // A seccomp profile (JSON, the format docker and OCI share); empty: no filter. Compiled
   // by plan(), loaded by the stub as its last step before exec.
   std::string seccomp_profile;

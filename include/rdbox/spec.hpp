@@ -130,6 +130,11 @@ struct Spec {
   std::optional<CgroupConfig> cgroup;         // --memory, --pids, --cpus, ...
   double timeout_s = 0, kill_after_s = 5;
 
+  // rdbox pipeline: each stage's argv, in order (`command` holds the stages as the user
+  // gave them, for the report). Empty: one command, `command`.
+  std::vector<std::vector<std::string>> pipeline;
+  bool pipefail = false;  // the pipeline's status is its last non-zero stage's
+
   // The namespaces after implications: --hostname → uts, --rootfs/--bind/--tmpfs → mount,
   // --init → pid, --uid-map → user.
   std::uint64_t effective_namespaces() const;
