@@ -1,6 +1,8 @@
 #include "rdbox/plan.hpp"
 
 #include "ns/ns.hpp"
+#include "rdbox/modes.hpp"
+#include "rdbox/pipeline.hpp"
 #include "rdbox/seccomp.hpp"
 #include "runtime/supervisor.hpp"
 
@@ -44,6 +46,7 @@ const char* step_name(Step s) {
     case Step::barrier: return "barrier";
     case Step::keyring: return "keyring";
     case Step::cgroup: return "cgroup";
+    case Step::pipeline: return "pipeline";
     case Step::caps: return "caps";
     case Step::no_new_privs: return "no_new_privs";
     case Step::rlimits: return "rlimits";
@@ -96,6 +99,7 @@ void build_program(Plan& p) {
   add(Step::hostname, !p.hostname.empty(), true);
   add(Step::loopback, p.loopback, true);
   add(Step::init, p.init);  // after the mounts: the init sees the sandbox's root
+  add(Step::pipeline, p.pipeline);  // likewise; each stage goes on from here, the parent stays
   add(Step::fds, true);
   add(Step::workdir, !p.workdir.empty());
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the capabilities
@@ -188,6 +192,14 @@ PlanView Plan::view() const {
   v.controlling_tty = controlling_tty;
   v.groups = groups.data();
   v.n_groups = groups.size();
+  if (pipeline) {
+    v.stages = stage_views.data();
+    v.n_stages = stage_views.size();
+    v.stage_slots = stage_slots.data();
+    v.pipefail = pipefail;
+    v.stages_take_tty = take_tty;  // the stages' group gets the terminal, not their parent's
+    v.take_tty = false;
+  }
   return v;
 }
 
@@ -238,6 +250,68 @@ void plan_command(const ProcessConfig& pc, Plan& p) {
   for (std::size_t i = 1; i + 1 < p.argv.size(); ++i) p.sh_argv.push_back(p.argv[i]);
   p.sh_argv.push_back(nullptr);
   p.workdir = pc.cwd;
+}
+
+// rdbox pipeline: each stage's argv, environment and exec candidates, built as
+// plan_command builds the one command's. The stages share everything else, which is the
+// first process's.
+Status plan_stages(const SandboxConfig& c, Plan& p) {
+  if (c.processes.size() > kMaxStages)
+    return Error::input("pipeline", std::to_string(c.processes.size()) + " stages, more than rdbox's limit of " +
+                                        std::to_string(kMaxStages));
+  if (c.launch.start_gate) return Error::input("pipeline", "a pipeline has no start gate (its stages start at once)");
+  if (!mode_traits(c.launch.mode, c.launch.clone_flags).can_run_init)
+    return Error::input("pipeline", "needs the fork or clone mode without CLONE_VM or CLONE_VFORK: the stages' parent "
+                                    "never execs");
+  const ProcessConfig& first = c.processes[0];
+  auto same = [&](const ProcessConfig& o) {
+    auto caps_eq = [](const std::optional<CapabilitySets>& a, const std::optional<CapabilitySets>& b) {
+      if (!a || !b) return !a && !b;
+      return a->bounding == b->bounding && a->effective == b->effective && a->permitted == b->permitted &&
+             a->inheritable == b->inheritable && a->ambient == b->ambient;
+    };
+    auto user_eq = [](const std::optional<UserIds>& a, const std::optional<UserIds>& b) {
+      if (!a || !b) return !a && !b;
+      return a->uid == b->uid && a->gid == b->gid;
+    };
+    bool rl = o.rlimits.size() == first.rlimits.size();
+    for (std::size_t i = 0; rl && i < o.rlimits.size(); ++i)
+      rl = o.rlimits[i].resource == first.rlimits[i].resource && o.rlimits[i].soft == first.rlimits[i].soft &&
+           o.rlimits[i].hard == first.rlimits[i].hard;
+    return rl && o.cwd == first.cwd && user_eq(o.user, first.user) && caps_eq(o.caps, first.caps) &&
+           o.no_new_privs == first.no_new_privs && o.preserve_fds == first.preserve_fds;
+  };
+  p.stages.reserve(c.processes.size());  // no reallocation: the views point into each Stage
+  for (std::size_t i = 0; i < c.processes.size(); ++i) {
+    const ProcessConfig& pc = c.processes[i];
+    if (i > 0 && !same(pc))
+      return Error::input("process " + std::to_string(i), "the stages of a pipeline share the first process's cwd, "
+                                                          "user, capabilities, rlimits, no_new_privs and preserve_fds");
+    Plan::Stage& s = p.stages.emplace_back();
+    s.display_name = pc.argv[0];
+    s.argv_store = pc.argv;
+    if (pc.argv0) s.argv_store[0] = *pc.argv0;
+    s.env_store = pc.env;
+    s.candidate_store = exec_candidates(pc.argv[0], env_get(s.env_store, "PATH"));
+    for (auto& a : s.argv_store) s.argv.push_back(a.c_str());
+    s.argv.push_back(nullptr);
+    for (auto& e : s.env_store) s.envp.push_back(e.c_str());
+    s.envp.push_back(nullptr);
+    for (auto& k : s.candidate_store) s.candidates.push_back(k.c_str());
+    s.candidates.push_back(nullptr);
+    s.sh_argv.push_back("/bin/sh");
+    s.sh_argv.push_back(nullptr);  // the candidate, filled in by the stub
+    for (std::size_t a = 1; a + 1 < s.argv.size(); ++a) s.sh_argv.push_back(s.argv[a]);
+    s.sh_argv.push_back(nullptr);
+  }
+  for (auto& s : p.stages)
+    p.stage_views.push_back(StageView{s.argv.data(), s.envp.data(), s.candidates.data(), s.candidates.size() - 1,
+                                      s.sh_argv.data()});
+  p.stage_slots.assign(p.stages.size(), StageSlot{0, 0});
+  p.pipeline = true;
+  p.pipefail = c.pipefail;
+  p.init = false;  // the stages' parent is the init (PID 1 with a new PID namespace)
+  return ok();
 }
 
 // Limits are checked here, not found out in the child: a soft limit above its hard one,
@@ -314,6 +388,8 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   if (c.launch.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
   if (auto s = plan_namespaces(c, p, facts); !s) return s.error();
   if (auto s = plan_mounts(c, p); !s) return s.error();
+  if (c.pipeline)
+    if (auto s = plan_stages(c, p); !s) return s.error();
   // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
   p.die_with_parent = c.launch.die_with_parent;
   p.timeout_s = c.timeout.seconds;
@@ -361,7 +437,7 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   // rdbox's end of the pipe; rdbox is suspended until exec there anyway.
   bool shared_files = (p.clone_flags & CLONE_FILES) && (p.clone_flags & CLONE_VFORK);
   p.life_pipe = p.new_pid && p.die_with_parent && !shared_files;
-  if (p.init || p.pid_fork) {
+  if (p.init || p.pid_fork || p.pipeline) {
     p.arg_start = facts.arg_start;
     p.arg_end = facts.arg_end;
     p.env_start = facts.env_start;

@@ -59,6 +59,25 @@ struct CgroupReport {
   std::string joined_by;                              // "clone3" (CLONE_INTO_CGROUP, v2) or "stub" (cgroup.procs)
 };
 
+// One stage of rdbox pipeline, as the stages' parent and the stage itself reported it.
+struct StageOutcome {
+  std::vector<std::string> argv;
+  pid_t pid = -1;        // as rdbox sees it (-1: unknown)
+  pid_t ns_pid = -1;     // as the stages' parent saw it: 2, 3, ... inside a new PID namespace
+  bool ended = false;    // the parent reaped it and said how it ended
+  bool signaled = false;
+  int code = 0, signal = 0;
+  bool core_dumped = false;
+  std::string step;      // a step of this stage that failed (its exec, its --user...)
+  int err = 0;
+  std::string message;   // "exec \"nosuch\": No such file or directory"
+  // start: microseconds from the run's start to the stage's fork; exec (until its execve)
+  // and total (until it was reaped) from that fork; -1 when not known.
+  double start_us = -1, exec_us = -1, total_us = -1;
+  ChildUsage usage;
+  int exit_code() const { return signaled ? 128 + signal : code; }
+};
+
 struct Outcome {
   OutcomeKind kind = OutcomeKind::spawn_failed;
   pid_t pid = -1;
@@ -94,6 +113,12 @@ struct Outcome {
   double timeout_s = 0;  // the limit, when kind is timeout
   ConfinementReport confinement;
   std::optional<CgroupReport> cgroup;
+
+  // rdbox pipeline: one entry per stage, in order (empty for one command). The outcome
+  // itself is then the pipeline's: the last stage's status, or with pipefail the last
+  // non-zero one's.
+  std::vector<StageOutcome> stages;
+  bool pipefail = false;
 
   // What rdbox exits with: the code, 128+signal, 124, 125/126/127.
   int exit_code() const;

@@ -56,6 +56,8 @@ enum class Step : std::uint32_t {
   keyring,    // join a fresh session keyring: the caller's keys out of reach
   cgroup,     // join the run's cgroup: "0" written to each cgroup.procs fd rdbox opened
   session,    // setsid(), and fd 0 as the controlling terminal when asked (instead of pgrp)
+  pipeline,   // rdbox pipeline: fork one process per stage, joined by pipes; this process
+              // stays as their parent (item in a failure: the stage)
 };
 
 // What a barrier step waits for. EOF instead of the byte (rdbox gone or failed) ends the run.
@@ -140,7 +142,35 @@ enum ConfinementItem : std::uint32_t {
   kCapEffective, kCapPermitted, kCapInheritable, kCapBounding, kCapAmbient, kNoNewPrivs, kSeccompMode,
   kRlimitBase = 16,  // + 2*i: soft limit of the Plan's rlimit i, + 2*i + 1: its hard limit
 };
+constexpr std::uint32_t kStageStart = 10; // a pipeline stage, first thing after its fork (item = stage,
+                                          // err = its pid as its parent sees it); the
+                                          // socket's credentials give its pid as rdbox sees it
+constexpr std::uint32_t kStageEnd = 11;   // the stages' parent reaped one: a StageEndRecord
 static_assert(sizeof(StubRecord) == 24);
+
+// What the stages' parent says when it has reaped stage `head.item` (head.err: its wait
+// status, head.t_ns: when; the rest from wait4). One message on the events socket.
+struct StageEndRecord {
+  StubRecord head;
+  std::int64_t t_start_ns;  // when the parent forked it
+  std::int64_t pid;         // as the parent sees it (inside a new PID namespace: 2, 3, ...)
+  std::int64_t utime_us, stime_us, maxrss_kb, minflt, majflt, nvcsw, nivcsw;
+};
+static_assert(sizeof(StageEndRecord) == 96);
+
+// One pipeline stage's command, as the stub reads it.
+struct StageView {
+  const char* const* argv;
+  const char* const* envp;
+  const char* const* candidates;  // paths to execve, in order
+  std::size_t n_candidates;
+  const char** sh_argv;           // {"/bin/sh", <candidate>, argv[1..], nullptr} for ENOEXEC
+};
+// What the stages' parent keeps of each stage (in the Plan's scratch, its own copy).
+struct StageSlot {
+  std::int64_t pid;         // 0 once reaped
+  std::int64_t t_start_ns;  // when it was forked
+};
 
 struct PlanView {
   const char* const* argv = nullptr;
@@ -210,6 +240,14 @@ struct PlanView {
   const int* cgroup_fds = nullptr;   // cgroup.procs of the run's cgroup, one per hierarchy
   std::size_t n_cgroup_fds = 0;
   int clone_into_cgroup = -1;        // clone mode: clone3(CLONE_INTO_CGROUP) into this v2 directory
+  // rdbox pipeline: the stages' commands, the scratch where the stages' parent keeps what
+  // it knows of them, and whether the terminal goes to the stages' process group.
+  const StageView* stages = nullptr;
+  std::size_t n_stages = 0;
+  StageSlot* stage_slots = nullptr;
+  bool pipefail = false;
+  bool stages_take_tty = false;
+  int stage = -1;                    // in a stage's own copy of the view: its index
 
   // Set per launch by the launcher.
   int report_fd = -1;
@@ -286,6 +324,18 @@ struct Plan {
   // /dev/null placeholders in the --preserve-fds slots that were closed, so that none of
   // rdbox's own descriptors lands there and leaks into the command.
   std::vector<Fd> placeholders;
+
+  // rdbox pipeline: one entry per stage; `argv`..`display_name` above are the first stage's.
+  struct Stage {
+    std::vector<std::string> argv_store, env_store, candidate_store;
+    std::vector<const char*> argv, envp, candidates, sh_argv;
+    std::string display_name;
+  };
+  bool pipeline = false;
+  bool pipefail = false;
+  std::vector<Stage> stages;
+  std::vector<StageView> stage_views;  // pointers into `stages`
+  mutable std::vector<StageSlot> stage_slots;  // the stub's scratch (the stages' parent writes it)
 
   // Rebuilds the pointer view; the Plan must outlive it and stay unmoved.
   PlanView view() const;

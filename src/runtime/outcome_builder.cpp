@@ -21,6 +21,11 @@ void OutcomeBuilder::launched(pid_t pid, std::int64_t t_start_ns, std::int64_t t
   out_.kind = OutcomeKind::exited;
   out_.confinement.profile = plan_.confinement;
   out_.confinement.seccomp_profile = plan_.seccomp.empty() ? "" : plan_.seccomp_name;
+  if (plan_.pipeline) {
+    out_.pipefail = plan_.pipefail;
+    out_.stages.resize(plan_.stages.size());
+    for (std::size_t k = 0; k < plan_.stages.size(); ++k) out_.stages[k].argv = plan_.stages[k].argv_store;
+  }
 }
 
 // What the stub read about itself just before the filter and exec.
@@ -45,6 +50,55 @@ void OutcomeBuilder::confinement_record(const StubRecord& r) {
   if (c.rlimits.size() <= i) c.rlimits.resize(i + 1);
   c.rlimits[i].resource = plan_.rlimits[i].resource;
   ((r.item - kRlimitBase) % 2 ? c.rlimits[i].hard : c.rlimits[i].soft) = value;
+}
+
+void OutcomeBuilder::stage_started(std::size_t k, pid_t pid, pid_t ns_pid, std::int64_t t_ns) {
+  if (k >= out_.stages.size()) return;
+  StageOutcome& s = out_.stages[k];
+  s.pid = pid;
+  if (s.ns_pid < 0) s.ns_pid = ns_pid;
+  if (s.start_us < 0) s.start_us = us_between(t_start_, t_ns);
+}
+
+void OutcomeBuilder::stage_record(std::size_t k, const StubRecord& r) {
+  if (k >= out_.stages.size()) return;
+  StageOutcome& s = out_.stages[k];
+  if (r.severity == kNsInode || r.severity == kConfinement) {
+    record(r);  // every stage is in the same namespaces, with the same confinement
+  } else if (r.severity == kExecAt) {
+    if (stage_exec_ns_.size() < out_.stages.size()) stage_exec_ns_.resize(out_.stages.size());
+    if (!stage_exec_ns_[k]) stage_exec_ns_[k] = r.t_ns;
+  } else if (r.severity == kFatal && s.step.empty()) {
+    Step step = static_cast<Step>(r.step);
+    s.step = step_name(step);
+    s.err = r.err;
+    std::string what = describe_failure(plan_, step, r.item, r.err);
+    if (step == Step::exec && k < plan_.stages.size()) {
+      const Plan::Stage& st = plan_.stages[k];
+      what = "exec \"" + st.display_name + "\"";
+      if (r.err == EACCES && r.item < st.candidate_store.size() && st.candidate_store[r.item] != st.display_name)
+        what += " (" + st.candidate_store[r.item] + ")";
+    }
+    s.message = what + ": " + std::strerror(r.err);
+  }
+}
+
+void OutcomeBuilder::stage_ended(const StageEndRecord& e) {
+  std::size_t k = e.head.item;
+  if (k >= out_.stages.size() || out_.stages[k].ended) return;
+  StageOutcome& s = out_.stages[k];
+  int status = e.head.err;
+  s.ended = true;
+  s.signaled = WIFSIGNALED(status);
+  s.code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+  s.signal = s.signaled ? WTERMSIG(status) : 0;
+  s.core_dumped = s.signaled && WCOREDUMP(status);
+  s.ns_pid = static_cast<pid_t>(e.pid);
+  s.start_us = us_between(t_start_, e.t_start_ns);
+  if (k < stage_exec_ns_.size() && stage_exec_ns_[k]) s.exec_us = us_between(e.t_start_ns, stage_exec_ns_[k]);
+  s.total_us = us_between(e.t_start_ns, e.head.t_ns);
+  s.usage = ChildUsage{e.utime_us, e.stime_us, static_cast<long>(e.maxrss_kb), static_cast<long>(e.minflt),
+                       static_cast<long>(e.majflt), static_cast<long>(e.nvcsw), static_cast<long>(e.nivcsw)};
 }
 
 void OutcomeBuilder::add_step(const std::string& name, double us) {
@@ -226,6 +280,7 @@ std::string describe_failure(const Plan& plan, Step step, unsigned item, int err
           return "join the " + std::string(n.name) + " namespace (setns)";
       return "join a namespace (setns)";
     case Step::time_offsets: return "write timens_offsets";
+    case Step::pipeline: return "start stage " + std::to_string(item + 1) + " of the pipeline";
     case Step::user: return "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
     default: return std::string("setup step ") + step_name(step);
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "rdbox/outcome.hpp"
 #include "rdbox/plan.hpp"
@@ -39,6 +40,11 @@ class OutcomeBuilder {
   // The time limit ended the run: whatever the command's end, the outcome is a timeout.
   void timed_out(double limit_s) { timed_out_ = true, out_.timeout_s = limit_s; }
   void finish(std::int64_t now);
+  // rdbox pipeline: a stage said who it is (pid as rdbox sees it, and as its parent does),
+  // sent one of its own records (its exec time, its failure), or its parent reaped it.
+  void stage_started(std::size_t k, pid_t pid, pid_t ns_pid, std::int64_t t_ns);
+  void stage_record(std::size_t k, const StubRecord& r);
+  void stage_ended(const StageEndRecord& e);
 
   bool failed() const { return failed_; }
   bool done() const { return done_; }
@@ -56,6 +62,7 @@ class OutcomeBuilder {
   ChildEvent last_{ChildEvent::continued, 0};
   int command_status_ = 0;
   bool have_command_status_ = false;
+  std::vector<std::int64_t> stage_exec_ns_;  // each stage's execve, by its own clock record
 };
 
 // "bind \"/x\" on \"/r/y\"", "pivot_root to \"/r\"", ... for mount step `item` of the Plan.

@@ -1,6 +1,7 @@
 // Supervisor::wait: one poll loop over the run's sources; each source has its handler.
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "outcome_builder.hpp"
 #include "supervisor.hpp"
@@ -43,6 +45,9 @@ class RunLoop {
   void on_report();
   void on_signals();
   void on_events();
+  void event_record(const StubRecord& r);
+  void on_stage_events();
+  void drain_events() { plan_.pipeline ? on_stage_events() : on_events(); }
   void reap();
   void report_event(const ChildEvent& ev);
   void arm_timer(double seconds);
@@ -60,6 +65,7 @@ class RunLoop {
   pid_t job_pgid_;  // the command's process group (the relay's command leads its own)
   Fd timer_;        // the time limit: SIGTERM at the first expiry, SIGKILL at the second
   int expiries_ = 0;
+  std::vector<pid_t> stage_pids_ = std::vector<pid_t>(plan_.stages.size(), 0);  // as rdbox sees them
 };
 
 void RunLoop::arm_timer(double seconds) {
@@ -75,7 +81,9 @@ void RunLoop::arm_timer(double seconds) {
 // one, the command's process group, and the command through its pidfd.
 void RunLoop::signal_sandbox(int sig) {
   if (l_.pidfd) ::syscall(SYS_pidfd_send_signal, l_.pidfd.get(), sig, nullptr, 0);
-  if (!plan_.new_pid) ::kill(-job_pgid_, sig);
+  // A pipeline's parent passes the signal on to its stages' group itself (once each);
+  // SIGKILL it cannot pass on, so that one goes to the group from here too.
+  if (!plan_.new_pid && (!plan_.pipeline || sig == SIGKILL)) ::kill(-job_pgid_, sig);
 }
 
 void RunLoop::on_timer() {
@@ -154,20 +162,80 @@ void RunLoop::on_signals() {
 void RunLoop::on_events() {
   StubRecord r{};
   ssize_t got;
-  while ((got = ::read(l_.events.get(), &r, sizeof r)) == static_cast<ssize_t>(sizeof r)) {
-    // Untrusted: a privileged command might write here. Only what could be true is taken;
-    // the command's status is checked against the init's own exit (OutcomeBuilder).
-    if (r.severity == kCommandEnd) {
-      b_.command_ended(r.err);
+  while ((got = ::read(l_.events.get(), &r, sizeof r)) == static_cast<ssize_t>(sizeof r)) event_record(r);
+  if (got == 0) l_.events.reset();
+}
+
+void RunLoop::event_record(const StubRecord& r) {
+  // Untrusted: a privileged command might write here. Only what could be true is taken;
+  // the command's status is checked against the init's own exit (OutcomeBuilder).
+  if (r.severity == kCommandEnd) {
+    b_.command_ended(r.err);
+    return;
+  }
+  bool stop = r.severity == kJobStop;
+  if (!stop && r.severity != kJobCont) return;
+  if (stop && r.err != SIGSTOP && r.err != SIGTSTP && r.err != SIGTTIN && r.err != SIGTTOU) return;
+  if (r.item && job_pgid_ == l_.pid) job_pgid_ = static_cast<pid_t>(r.item);  // the relay's command, once
+  report_event(stop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
+}
+
+// rdbox pipeline's events socket: the parent's and the relay's records as above, each
+// stage's own (who it is, its exec, its failure) told apart by the sender's credentials,
+// and the parent's account of each stage's end.
+void RunLoop::on_stage_events() {
+  for (;;) {
+    StageEndRecord rec;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    struct iovec iov {&rec, sizeof rec};
+    struct msghdr m {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    ssize_t got = ::recvmsg(l_.events.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return;
+    if (got == 0) {
+      l_.events.reset();
+      return;
+    }
+    pid_t sender = 0;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level != SOL_SOCKET) continue;
+      if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+        struct ucred u;
+        std::memcpy(&u, CMSG_DATA(c), sizeof u);
+        sender = u.pid;
+      } else if (c->cmsg_type == SCM_RIGHTS) {  // nobody should send descriptors: close them
+        std::size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < n; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          ::close(fd);
+        }
+      }
+    }
+    if ((m.msg_flags & MSG_TRUNC) || got < static_cast<ssize_t>(sizeof(StubRecord))) continue;
+    const StubRecord& r = rec.head;
+    if (r.severity == kStageEnd) {
+      if (got == static_cast<ssize_t>(sizeof rec)) b_.stage_ended(rec);
       continue;
     }
-    bool stop = r.severity == kJobStop;
-    if (!stop && r.severity != kJobCont) continue;
-    if (stop && r.err != SIGSTOP && r.err != SIGTSTP && r.err != SIGTTIN && r.err != SIGTTOU) continue;
-    if (r.item && job_pgid_ == l_.pid) job_pgid_ = static_cast<pid_t>(r.item);  // the relay's command, once
-    report_event(stop ? ChildEvent{ChildEvent::stopped, r.err} : ChildEvent{ChildEvent::continued, 0});
+    if (r.severity == kStageStart) {
+      if (r.item < stage_pids_.size() && sender > 0 && !stage_pids_[r.item]) {
+        stage_pids_[r.item] = sender;
+        b_.stage_started(r.item, sender, r.err, r.t_ns);
+        // The stages' group is the first stage's: job control continues that group.
+        if (r.item == 0 && job_pgid_ == l_.pid) job_pgid_ = sender;
+      }
+      continue;
+    }
+    std::size_t k = 0;
+    while (k < stage_pids_.size() && (sender <= 0 || stage_pids_[k] != sender)) ++k;
+    if (k < stage_pids_.size()) b_.stage_record(k, r);
+    else event_record(r);
   }
-  if (got == 0) l_.events.reset();
 }
 
 void RunLoop::reap() {
@@ -188,7 +256,7 @@ void RunLoop::reap() {
       const ChildEvent* last = b_.last_event();
       bool killed = si.si_code != CLD_EXITED && si.si_status == SIGKILL;
       if (last && last->kind == ChildEvent::stopped && !killed) report_event({ChildEvent::continued, 0});
-      if (l_.events) on_events();  // the command's own status, written before the init exited
+      if (l_.events) drain_events();  // the command's own status, written before the init exited
       b_.exited(si, ru);
     }
   }
@@ -240,7 +308,7 @@ void RunLoop::run() {
       switch (kinds[i]) {
         case kReport: on_report(); break;
         case kSignals: on_signals(); break;
-        case kEvents: on_events(); break;
+        case kEvents: drain_events(); break;
         case kPidfd: reap(); break;
         case kTimer: on_timer(); break;
       }

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -102,6 +103,22 @@ Status make_pipe(Fd& read_end, Fd& write_end) {
   return ok();
 }
 
+// rdbox pipeline's events channel: a connected pair of SOCK_SEQPACKET sockets (one record
+// per message), credentials passed on rdbox's end, which is non-blocking.
+Status make_event_socket(Fd& rdbox_end, Fd& child_end) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::sys("socketpair", errno);
+  rdbox_end.reset(sv[0]);
+  child_end.reset(sv[1]);
+  int on = 1;
+  if (::setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return Error::sys("SO_PASSCRED", errno);
+  // The child's end only sends: shutting its reading half makes a write from rdbox's side
+  // fail, so nothing rdbox holds can ever be read by the sandbox through it.
+  ::shutdown(sv[0], SHUT_WR);
+  ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
+  return ok();
+}
+
 // A workdir check for posix_spawn, whose chdir failure is indistinguishable from an exec
 // failure once it comes back from glibc.
 Status check_workdir(const char* dir) {
@@ -131,7 +148,11 @@ Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) 
     if (auto s = make_pipe(c.sync_read, c.sync_write); !s) return s;
   view.sync_fd = c.sync_read ? c.sync_read.get() : -1;
   view.sync_write_fd = c.sync_write ? c.sync_write.get() : -1;
-  if (plan.init || plan.pid_fork) {
+  if (plan.pipeline) {
+    // A socket, not a pipe: each stage's own records carry the sender's pid as rdbox sees
+    // it (SO_PASSCRED), and a stage's end is one message larger than a pipe record.
+    if (auto s = make_event_socket(l.events, c.events); !s) return s;
+  } else if (plan.init || plan.pid_fork) {
     if (auto s = make_pipe(l.events, c.events); !s) return s;
     ::fcntl(l.events.get(), F_SETFL, O_NONBLOCK);  // rdbox drains it when the init exits
   }

@@ -13,7 +13,6 @@
 #include "internal.hpp"
 
 namespace rdbox::stub {
-namespace {
 
 void overwrite(unsigned long start, unsigned long end, const char* with) {
   char* p = reinterpret_cast<char*>(start);
@@ -59,6 +58,8 @@ void pass_job_event(long command, int status, bool relay) {
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   for (;;) sys::call(SYS_exit_group, code);
 }
+
+namespace {
 
 // Reaps every orphan, forwards the signals rdbox forwards to it to the command, and exits
 // with the command's status. Its signals are still blocked from rdbox's mask, so it takes

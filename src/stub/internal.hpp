@@ -40,5 +40,16 @@ void probe_confinement(const PlanView* v);
 // init.cpp
 int step_init(const PlanView* v);
 int step_pid_fork(const PlanView* v);
+// What the init, the relay and the stages' parent share: hold only the events pipe (at fd
+// 3); pass a stop or continue of what they watch up to rdbox; end with a status rdbox
+// reads as the command's (kCommandEnd, then the exit).
+void shed_rdbox(const PlanView* v);
+void overwrite(unsigned long start, unsigned long end, const char* with);  // rdbox's argv, environment
+void pass_job_event(long command, int status, bool relay);
+[[noreturn]] void exit_like(int status, bool relay);
+
+// pipeline.cpp: rdbox pipeline's stages. Returns in each stage (0, or an errno), never in
+// their parent.
+int step_pipeline(const PlanView* v);
 
 }  // namespace rdbox::stub

@@ -334,6 +334,7 @@ int run_step(const PlanView* v, const StepOp& op) {
     case Step::hostname: return step_hostname(v);
     case Step::loopback: return step_loopback(v);
     case Step::init: return step_init(v);
+    case Step::pipeline: return step_pipeline(v);
     case Step::fds: return step_fds(v);
     case Step::workdir: return step_workdir(v);
     case Step::user: return step_user(v, op.item);
