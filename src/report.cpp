@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_bytes.hpp"
+#include "report_pipeline.hpp"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -55,7 +56,8 @@ std::string text_outcome(const Outcome& out);
 }  // namespace
 
 std::string text_report(const Outcome& out) {
-  std::string line = text_outcome(out);
+  // rdbox pipeline: a line per stage.
+  std::string line = !out.stages.empty() && out.ran() ? stages_text(out) : text_outcome(out);
   if (out.ran() && out.cgroup && out.cgroup->oom_killed) line += " (out of memory)";
   if (out.ran() && out.cgroup && out.cgroup->pids_limit_hit) line += " (the pids limit was hit)";
   return line;
@@ -183,6 +185,7 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
     if (order.back() != step_name(op.step)) order.push_back(step_name(op.step));
   order.push_back("exec");
   j["steps"] = order;
+  if (p.pipeline) add_stages_dry_run(j, p);
   make_byte_safe(j);
   return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
@@ -349,6 +352,7 @@ std::string json_report(const Spec& spec, const Plan* plan, const Outcome& out) 
   j["cgroup"] = cgroup_json(out);
   j["warnings"] = out.warnings;
   j["error"] = error_json(out);
+  if (!out.stages.empty() || (plan && plan->pipeline)) add_stages_json(j, out);
   make_byte_safe(j);
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
