@@ -69,7 +69,9 @@ struct Targets {
   RunArgs& args;
   CompareArgs& cmp;
 };
-enum : unsigned { kRun = 1, kCompare = 2, kBoth = 3 };
+enum : unsigned { kRun = 1, kCompare = 2, kBoth = 3, kPipeline = 4 };
+// What rdbox pipeline accepts: every option of run, and its own (kPipeline rows).
+inline constexpr unsigned kPipelineCmd = kRun | kPipeline;
 struct OptionDef {
   const char* names;    // "-e,--env"
   const char* metavar;  // "" for a flag
@@ -107,11 +109,14 @@ void register_options(CLI::App* sub, unsigned where, Targets& t, const std::vect
 std::string version_text();  // "rdbox 0.1.0 (git 0123456789ab)\n"
 std::string overview_text();  // what bare `rdbox` prints
 // Usage lines with the command and `--`, typed metavars, and three examples each.
-void decorate_help(CLI::App& app, CLI::App* run, CLI::App* compare, CLI::App* doctor);
+void decorate_help(CLI::App& app, CLI::App* run, CLI::App* compare, CLI::App* pipeline, CLI::App* doctor);
 
 // run_cmd.cpp, compare_cmd.cpp
 int run_command(rdbox::Spec& spec, RunArgs& args);
 int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c);
+// pipeline_cmd.cpp: spec.command holds the stages as given; they are split into words,
+// then the run goes as rdbox run's does.
+int pipeline_command(rdbox::Spec& spec, RunArgs& args);
 // The Spec fields that need more than a bind: mode, sizes, maps, env sources.
 rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a);
 

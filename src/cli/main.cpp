@@ -112,7 +112,7 @@ void setup_logging(const LogArgs& log) {
   spdlog::set_level(lvl);
 }
 
-bool is_subcommand(const std::string& s) { return s == "run" || s == "compare" || s == "doctor"; }
+bool is_subcommand(const std::string& s) { return s == "run" || s == "compare" || s == "pipeline" || s == "doctor"; }
 
 // The subcommand's index in argv (-1 when none), or an error line for an unknown one.
 int find_subcommand(int argc, char** argv, std::string* chosen, std::string* error) {
@@ -125,7 +125,7 @@ int find_subcommand(int argc, char** argv, std::string* chosen, std::string* err
     }
     if (a.empty() || a[0] == '-') continue;
     if (!is_subcommand(a)) {
-      *error = "unknown subcommand \"" + a + "\" (want run, compare or doctor)";
+      *error = "unknown subcommand \"" + a + "\" (want run, compare, pipeline or doctor)";
       return -1;
     }
     *chosen = a;
@@ -164,8 +164,12 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
       "compare", "Run COMMAND through every creation mode, interleaved, and show the contrast side by side");
   compare->fallthrough();
   if (help || chosen == "compare") register_options(compare, kCompare, cmp_targets, own, help);
+  CLI::App* pipeline = app.add_subcommand(
+      "pipeline", "Run commands joined by pipes in one sandbox, and report every stage's status");
+  pipeline->fallthrough();
+  if (help || chosen == "pipeline") register_options(pipeline, kPipelineCmd, run_targets, own, help);
   CLI::App* doctor = app.add_subcommand("doctor", "Say what this host allows for sandboxes, and what to change");
-  if (help) decorate_help(app, run, compare, doctor);
+  if (help) decorate_help(app, run, compare, pipeline, doctor);
 
   try {
     app.parse(static_cast<int>(own.size()), own.data());
@@ -186,6 +190,11 @@ int parse_and_run(const std::string& chosen, int sub_index, unsigned where, std:
     spec.command = std::move(command);
     if ((spec.vm || spec.vfork) && !args.mode) args.mode = "clone";
     return run_command(spec, args);
+  }
+  if (pipeline->parsed()) {
+    spec.command = std::move(command);  // the stages, as given
+    if ((spec.vm || spec.vfork) && !args.mode) args.mode = "clone";
+    return pipeline_command(spec, args);
   }
   if (doctor->parsed()) {
     return print(rdbox::doctor().text, "doctor");
@@ -227,7 +236,10 @@ int main(int argc, char** argv) {
   // words only, and the command after them is taken verbatim.
   std::vector<char*> own(argv, argv + argc);
   std::vector<std::string> command;
-  unsigned where = chosen == "run" ? unsigned{kRun} : chosen == "compare" ? unsigned{kCompare} : 0u;
+  unsigned where = chosen == "run"        ? unsigned{kRun}
+                   : chosen == "compare"  ? unsigned{kCompare}
+                   : chosen == "pipeline" ? kPipelineCmd
+                                          : 0u;
   if (auto bad = unknown_option(1, sub_index < 0 ? argc : sub_index, 0, argv)) return fail(*bad);
   if (where) {
     CommandSplit split = split_command(sub_index, where, argc, argv);

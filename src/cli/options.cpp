@@ -70,6 +70,7 @@ const OptionDef kOptions[] = {
     RDBOX_OPT("--cpu-weight", "N", kRun, "Cgroup", a->add_option(n, t.args.cpu_weight, "Relative CPU weight, 1 to 10000 (cgroup v2; converted to shares on v1)")),
     RDBOX_OPT("--cpu-shares", "N", kRun, "Cgroup", a->add_option(n, t.args.cpu_shares, "Relative CPU shares, 2 to 262144 (cgroup v1; converted to a weight on v2)")),
     RDBOX_OPT("--cgroup-parent", "PATH", kRun, "Cgroup", a->add_option(n, t.args.cgroup_parent, "Make the run's cgroup under PATH (relative to rdbox's own cgroup, or absolute)")),
+    RDBOX_OPT("--pipefail", "", kPipeline, "", a->add_flag(n, t.spec.pipefail, "The pipeline's status is its last non-zero stage's, not the last stage's")),
     RDBOX_OPT("--timeout", "DURATION", kRun, "Confinement", a->add_option(n, t.args.timeout, "SIGTERM the whole sandbox after DURATION (10, 10s, 500ms, 2m, 1h); exit 124")),
     RDBOX_OPT("--kill-after", "DURATION", kRun, "Confinement", a->add_option(n, t.args.kill_after, "SIGKILL this long after the timeout's SIGTERM (default 5s)")),
 };
@@ -145,12 +146,14 @@ std::string nearest(std::string_view word, unsigned where) {
 
 std::string unknown_line(std::string_view word, unsigned where) {
   std::string name(word.substr(0, word.find('=')));
-  std::string sub = where == kRun ? "run" : where == kCompare ? "compare" : "";
+  std::string sub = where == kRun ? "run" : where == kCompare ? "compare" : where == kPipelineCmd ? "pipeline" : "";
   std::string line = "unknown option \"" + name + "\"" + (sub.empty() ? "" : " for rdbox " + sub);
-  unsigned other = where == kRun ? unsigned{kCompare} : where == kCompare ? unsigned{kRun} : 0u;
+  unsigned other = sub.empty() ? 0u : (kRun | kCompare | kPipeline) & ~where;
   const OptionDef* elsewhere = other ? find_option(name, other) : nullptr;
-  if (elsewhere && std::string_view(elsewhere->group) != "hidden")
-    return line + " (it is an option of rdbox " + (other == kRun ? "run" : "compare") + ")";
+  if (elsewhere && std::string_view(elsewhere->group) != "hidden") {
+    const char* owner = (elsewhere->where & other & kRun) ? "run" : (elsewhere->where & other & kCompare) ? "compare" : "pipeline";
+    return line + " (it is an option of rdbox " + owner + ")";
+  }
   std::string guess = nearest(name, where);
   if (!guess.empty()) return line + " (did you mean " + guess + "?)";
   return line + " (see rdbox " + (sub.empty() ? "" : sub + " ") + "--help)";
