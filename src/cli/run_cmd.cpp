@@ -180,6 +180,10 @@ void write_report(const rdbox::Spec& spec, const rdbox::Plan& plan, const rdbox:
   }
   // A failure is also said on stderr when the report goes elsewhere (or nowhere).
   if (!ran && (sink.fd != 2 || spec.report == rdbox::ReportFormat::none)) write_all(2, rdbox::text_report(out) + "\n");
+  // So is a pipeline stage's (a command not found), as a shell says it whatever else it reports.
+  if (ran && (sink.fd != 2 || spec.report == rdbox::ReportFormat::none))
+    for (std::size_t k = 0; k < out.stages.size(); ++k)
+      if (!out.stages[k].message.empty()) fail("stage " + std::to_string(k + 1) + ": " + out.stages[k].message);
 }
 
 }  // namespace
