@@ -108,6 +108,12 @@ __attribute__((constructor(101))) void rdbox_itest_probe_main(int argc, char** a
   probe_write(o);
   int code = 0;
   if (argc >= 4 && std::strcmp(argv[2], "exit") == 0) code = std::atoi(argv[3]);
+  if (argc >= 3 && std::strcmp(argv[2], "cat") == 0) {  // then copy stdin to stdout (a pipeline's middle)
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(0, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0) probe_write(std::string(buf, static_cast<std::size_t>(n)));
+  }
   ::_exit(code);
 }
 

@@ -36,7 +36,8 @@ const std::string& rdbox_binary();
 const std::string& self_exe();
 
 // argv[1] that turns this test binary into the probe (see harness.cpp): it prints facts
-// about itself, one "key=value" per line, and exits 0 (or with "exit N" after the flag).
+// about itself, one "key=value" per line, and exits 0 (or with "exit N" after the flag;
+// with "cat" after the flag it then copies its stdin to its stdout, as a pipeline stage).
 inline constexpr const char* kProbeFlag = "--rdbox-itest-probe";
 // {self_exe(), kProbeFlag, extra...}: a command for rdbox run.
 std::vector<std::string> probe_command(const std::vector<std::string>& extra = {});

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -93,4 +94,40 @@ TEST_F(Tty, CommandOwnsTheTerminalInItsOwnGroup) {
   long pgid = std::stol(r.out.substr(p + 5));
   long tpgid = std::stol(r.out.substr(r.out.find("tpgid=") + 6));
   EXPECT_EQ(pgid, tpgid) << "the command's group is the terminal's foreground group";
+}
+
+TEST_F(Tty, PipelineStagesOwnTheTerminalAndCtrlCReachesEachOnce) {
+  // The stages share one process group, the terminal's foreground one; their parent is
+  // outside it, so Ctrl-C reaches each stage once, from the terminal, and nobody else.
+  TempDir dir;
+  std::string script = dir.write("stage.sh",
+                                 "k=$1\n"
+                                 "n=0\n"
+                                 "trap 'n=$((n+1))' INT\n"
+                                 "set -- $(cut -d' ' -f5,8 /proc/$$/stat) $(cut -d' ' -f5 /proc/$PPID/stat)\n"
+                                 "echo \"stage-$k pgid=$1 tpgid=$2 parent=$3\" >&2\n"
+                                 "echo ready-$k >&2\n"
+                                 "sleep 1; sleep 0.5\n"
+                                 "echo \"ints-$k=$n\" >&2\n");
+  std::vector<std::string> args{"pipeline", "--"};
+  for (int k = 1; k <= 3; ++k) args.push_back("sh " + shell_quote(script) + " " + std::to_string(k));
+  PtyRun r(args);
+  ASSERT_GT(r.pid, 0);
+  ASSERT_TRUE(r.read_until("ready-1", 5s) && r.read_until("ready-2", 5s) && r.read_until("ready-3", 5s)) << r.out;
+  ASSERT_EQ(::write(r.master, "\x03", 1), 1);
+  EXPECT_EQ(r.wait(10s), 0) << r.out;
+  std::string group;
+  for (int k = 1; k <= 3; ++k) {
+    std::string tag = "stage-" + std::to_string(k) + " pgid=";
+    auto at = r.out.find(tag);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    long pgid = std::stol(r.out.substr(at + tag.size()));
+    long tpgid = std::stol(r.out.substr(r.out.find("tpgid=", at) + 6));
+    long parent = std::stol(r.out.substr(r.out.find("parent=", at) + 7));
+    EXPECT_EQ(pgid, tpgid) << "stage " << k << ": the stages' group is the terminal's foreground group";
+    EXPECT_NE(parent, pgid) << "stage " << k << ": the stages' parent is outside their group";
+    if (group.empty()) group = std::to_string(pgid);
+    EXPECT_EQ(std::to_string(pgid), group) << "one group for every stage";
+    EXPECT_NE(r.out.find("ints-" + std::to_string(k) + "=1"), std::string::npos) << r.out;
+  }
 }
