@@ -2,7 +2,7 @@
 # go-md2man (as crun does) or, failing that, pandoc; both are Debian packages that
 # scripts/setup installs. Without either, rdbox still builds and installs, without pages.
 # Also the bash and zsh completions (completions/).
-set(RDBOX_MAN_PAGES rdbox.1 rdbox-run.1 rdbox-compare.1 rdbox-doctor.1 rdbox-oci.1)
+set(RDBOX_MAN_PAGES rdbox.1 rdbox-run.1 rdbox-compare.1 rdbox-pipeline.1 rdbox-doctor.1 rdbox-oci.1)
 find_program(RDBOX_GO_MD2MAN go-md2man)
 find_program(RDBOX_PANDOC pandoc)
 set(RDBOX_MAN_OUTPUTS "")

@@ -2,7 +2,8 @@
 # Installed as share/bash-completion/completions/rdbox; try it from a checkout with
 #   source completions/rdbox.bash
 # Completes subcommands, options, their fixed values (modes, report formats, clone flags,
-# log levels, clocks; capability names for --cap-add/--cap-drop) and, after the options, the command and its arguments. tests/install/help_consistency.sh checks every option of --help is here.
+# log levels, clocks; capability names for --cap-add/--cap-drop) and, after the options, the command and its arguments
+# (for rdbox pipeline, the first stage's command: each stage is one quoted argument). tests/install/help_consistency.sh checks every option of --help is here.
 
 _rdbox_global_opts="-h --help -v --verbose --log-level --version"
 _rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-run
@@ -15,6 +16,7 @@ _rdbox_oci_global_opts="--root --log --log-format --debug --systemd-cgroup --cgr
 declare -A _rdbox_oci_opts=([create]="-b --bundle --pid-file --console-socket --preserve-fds --no-pivot --no-new-keyring"
  [kill]="-a --all" [delete]="-f --force" [list]="-f --format -q --quiet" [ps]="-f --format" [spec]="-b --bundle --rootless"
  [exec]="-p --process -d --detach --pid-file -t --tty --console-socket --cwd -e --env -u --user -c --cap --no-new-privs --preserve-fds")
+_rdbox_pipeline_opts="--pipefail"
 _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --clear-env
  -w --workdir --preserve-fds --newpid --newns --newuts --newipc --newnet --newuser
  --newcgroup --newtime --unshare-all --time-offset --init --mount-proc --hostname
@@ -96,7 +98,7 @@ _rdbox() {
         fi
         return
       fi
-    elif [[ $w == run || $w == compare || $w == doctor ]]; then
+    elif [[ $w == run || $w == compare || $w == pipeline || $w == doctor ]]; then
       sub=$w
     elif [[ " $_rdbox_oci_subs " == *" $w "* ]]; then
       sub=$w
@@ -109,7 +111,7 @@ _rdbox() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$_rdbox_global_opts $_rdbox_oci_global_opts" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "run compare doctor $_rdbox_oci_subs" -- "$cur"))
+      COMPREPLY=($(compgen -W "run compare pipeline doctor $_rdbox_oci_subs" -- "$cur"))
     fi
     return
   fi
@@ -121,6 +123,7 @@ _rdbox() {
   case $sub in
     run) opts+=" $_rdbox_run_opts $_rdbox_common_opts -b --bundle -d --detach --pid-file --console-socket --" ;;
     compare) opts+=" $_rdbox_compare_opts $_rdbox_common_opts --" ;;
+    pipeline) opts+=" $_rdbox_run_opts $_rdbox_pipeline_opts $_rdbox_common_opts --" ;;
   esac
   if [[ $cur == -* || $sub == doctor ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

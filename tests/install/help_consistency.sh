@@ -16,16 +16,21 @@ help_options() {
 man_options() {
   sed -n '/^# OPTIONS/,/^# [A-Z]/p' "$src/docs/man/$1.1.md" | grep -E '^\*\*-' | grep -oE '\*\*--?[A-Za-z0-9][-A-Za-z0-9]*\*\*' | tr -d '*' | sort -u
 }
+# rdbox pipeline takes every option of rdbox run: its page defines its own and points to
+# rdbox-run(1) for the rest, so an option of its --help may be defined in either page.
 
 top=$(help_options)
 [[ -n $top ]] || complain "rdbox --help lists no options"
-for sub in "" run compare doctor; do
+for sub in "" run compare pipeline doctor; do
   page=rdbox${sub:+-$sub}
   listed=$(help_options $sub)
   defined=$(man_options "$page")
+  also=""
+  [[ $sub == pipeline ]] && also=$(man_options rdbox-run)
   [[ -n $listed ]] || complain "rdbox $sub --help lists no options"
   for o in $listed; do
-    grep -qxF -- "$o" <<<"$defined" || complain "$o is in rdbox $sub --help but not defined in $page.1.md"
+    grep -qxF -- "$o" <<<"$defined" || grep -qxF -- "$o" <<<"$also" ||
+      complain "$o is in rdbox $sub --help but not defined in $page.1.md"
     grep -qwF -- "$o" "$src/completions/rdbox.bash" || complain "$o is in rdbox $sub --help but not in completions/rdbox.bash"
     grep -qF -- "$o" "$src/completions/_rdbox" || complain "$o is in rdbox $sub --help but not in completions/_rdbox"
   done
@@ -54,7 +59,7 @@ check_completion() {
   got=$(complete_bash "$@")
   [[ $got == "$want" ]] || complain "completing \"$*\": got \"$got\", want \"$want\""
 }
-check_completion "compare create delete doctor exec features kill list ps run spec start state " rdbox ""
+check_completion "compare create delete doctor exec features kill list pipeline ps run spec start state " rdbox ""
 check_completion "--all " rdbox kill --a
 check_completion "clone fork spawn vfork " rdbox run --mode ""
 check_completion "json none text " rdbox run --report ""
@@ -62,6 +67,8 @@ check_completion "csv json table " rdbox compare --format ""
 check_completion "fork,clone fork,clone-vm fork,clone-vm-vfork " rdbox compare --modes fork,cl
 check_completion "--newpid " rdbox run --newp
 check_completion "--touch " rdbox compare --to
+check_completion "--pipefail " rdbox pipeline --pipe
+check_completion "clone fork spawn vfork " rdbox pipeline --mode ""
 if command -v zsh >/dev/null; then
   zsh -n "$src/completions/_rdbox" || complain "completions/_rdbox does not parse"
 fi

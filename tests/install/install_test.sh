@@ -35,7 +35,7 @@ bash -c "source '$prefix/share/bash-completion/completions/rdbox'; complete -p r
   fail "the bash completion does not register"
 
 if [[ -d $build/man ]] && ls "$build"/man/*.1 >/dev/null 2>&1; then
-  for page in rdbox rdbox-run rdbox-compare rdbox-doctor; do
+  for page in rdbox rdbox-run rdbox-compare rdbox-pipeline rdbox-doctor; do
     f=$prefix/share/man/man1/$page.1
     [[ -f $f ]] || fail "no $f"
     if command -v man >/dev/null; then
