@@ -370,3 +370,26 @@ TEST_F(Pipeline, BadInputIsOneLineAnd125) {
     EXPECT_EQ(r.out, "") << what;
   }
 }
+
+TEST_F(Pipeline, StopsOfTheStagesAreReported) {
+  // rdbox watches the stages' parent, which passes the stages' stops and continues up.
+  for (std::vector<std::string> opts : {std::vector<std::string>{}, {"--newpid"}}) {
+    if (!is_root() && !opts.empty()) opts.insert(opts.begin(), "--newuser");
+    Process p = Process::start(pipeline(opts, {"sleep 1", "cat"}));
+    pid_t stage = -1;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          for (pid_t d : descendants_of(p.pid()))
+            if (read_text("/proc/" + std::to_string(d) + "/comm") == "sleep\n") stage = d;
+          return stage > 0;
+        },
+        5s));
+    ASSERT_EQ(::kill(stage, SIGSTOP), 0);
+    ASSERT_TRUE(p.wait_stderr("stopped by signal 19 (SIGSTOP)\n", 5s)) << p.err();
+    ASSERT_EQ(::kill(stage, SIGCONT), 0);
+    Result r = p.finish();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find(" continued\n"), std::string::npos) << r.err;
+    EXPECT_EQ(statuses(r), std::vector<std::string>(2, "exited with status 0")) << r.err;
+  }
+}

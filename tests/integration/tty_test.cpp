@@ -131,3 +131,21 @@ TEST_F(Tty, PipelineStagesOwnTheTerminalAndCtrlCReachesEachOnce) {
     EXPECT_NE(r.out.find("ints-" + std::to_string(k) + "=1"), std::string::npos) << r.out;
   }
 }
+
+TEST_F(Tty, PipelineCtrlZStopsTheStagesAndRdboxAndContinueResumesThem) {
+  std::vector<std::string> args{"pipeline", "--"};
+  for (int k = 1; k <= 3; ++k)
+    args.push_back("sh -c 'echo ready-" + std::to_string(k) + " >&2; sleep 1; echo done-" + std::to_string(k) +
+                   " >&2'");
+  PtyRun r(args);
+  ASSERT_GT(r.pid, 0);
+  ASSERT_TRUE(r.read_until("ready-1", 5s) && r.read_until("ready-2", 5s) && r.read_until("ready-3", 5s)) << r.out;
+  ASSERT_EQ(::write(r.master, "\x1a", 1), 1);  // Ctrl-Z: SIGTSTP to the stages' group
+  ASSERT_TRUE(r.read_until("stopped by signal 20 (SIGTSTP)", 5s)) << r.out;
+  // rdbox stops itself, as a shell's job does; its own continue resumes the stages.
+  ASSERT_TRUE(wait_until([&] { auto s = proc_stat(r.pid); return s && s->state == 'T'; }, 5s));
+  ASSERT_EQ(::kill(r.pid, SIGCONT), 0);
+  EXPECT_EQ(r.wait(10s), 0) << r.out;
+  for (int k = 1; k <= 3; ++k) EXPECT_NE(r.out.find("done-" + std::to_string(k)), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" continued"), std::string::npos) << r.out;
+}
