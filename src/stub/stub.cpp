@@ -276,7 +276,8 @@ int step_sigmask(const PlanView*) {
   unsigned err_item = 0;
   bool saw_eacces = false;
   // The moment rdbox compares with its own resume time: was it suspended until now?
-  write_record(v->report_fd, Step::exec, 0, 0, kExecAt);
+  // (A pipeline stage's is its exec time in a traced run's report, and only there.)
+  if (v->stage < 0 || v->trace) write_record(v->report_fd, Step::exec, 0, 0, kExecAt);
   for (std::size_t i = 0; i < v->n_candidates; ++i) {
     const char* path = v->candidates[i];
     long r = sys::call(SYS_execve, path, v->argv, v->envp);
