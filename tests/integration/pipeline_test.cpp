@@ -190,7 +190,9 @@ TEST_F(Pipeline, EachStageSeesOnlyItsPipesAndStdio) {
       EXPECT_EQ(p[k].get("fd.1"), p[k + 1].get("fd.0")) << what;
     }
     EXPECT_NE(p[0].get("fd.1"), p[1].get("fd.1")) << what;
-    if (newpid) EXPECT_EQ(p[0].get("ppid"), "1") << what << ": the stages' parent is PID 1";
+    if (newpid) {
+      EXPECT_EQ(p[0].get("ppid"), "1") << what << ": the stages' parent is PID 1";
+    }
   }
 }
 
