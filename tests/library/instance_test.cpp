@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "rdbox/plan.hpp"
+#include "rdbox/run.hpp"
 #include "runtime/instance.hpp"
 
 namespace {
@@ -95,4 +96,28 @@ TEST(Instance, DetachHandsTheChildToAnotherParent) {
   ASSERT_EQ(::waitpid(d.pid, &status, 0), d.pid);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 7);
+}
+
+TEST(Instance, APipelineFromTheNeutralConfig) {
+  // rdbox pipeline without the CLI: rdbox::run(config) with library defaults (no signalfd,
+  // no subreaper), one process per stage, every stage's status in the Outcome.
+  rdbox::SandboxConfig c;
+  for (const char* script : {"echo one; echo two", "cat; exit 3", "wc -l >/dev/null"}) {
+    rdbox::ProcessConfig p;
+    p.argv = {"/bin/sh", "-c", script};
+    p.env = {"PATH=/usr/bin:/bin"};
+    c.processes.push_back(p);
+  }
+  c.pipeline = true;
+  rdbox::Outcome out = rdbox::run(c);
+  ASSERT_EQ(out.stages.size(), 3u) << out.message;
+  EXPECT_EQ(out.kind, rdbox::OutcomeKind::exited);
+  EXPECT_EQ(out.exit_code(), 0);  // the last stage's
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_TRUE(out.stages[k].ended) << k;
+    EXPECT_GT(out.stages[k].pid, 0) << k;
+    EXPECT_EQ(out.stages[k].exit_code(), k == 1 ? 3 : 0) << k;
+  }
+  c.pipefail = true;
+  EXPECT_EQ(rdbox::run(c).exit_code(), 3);
 }
