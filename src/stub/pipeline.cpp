@@ -65,6 +65,11 @@ int become_stage(const PlanView* v, unsigned k, int prev_read, const int* next, 
   own->n_candidates = s.n_candidates;
   own->sh_argv = s.sh_argv;
   own->report_fd = v->events_fd;
+  // Its parent is the stages' parent, in the same PID namespace: what the pdeathsig step
+  // checks again after a change of ids (--user) is that one, by pid, not rdbox's life pipe.
+  own->parent_pid = static_cast<pid_t>(parent);
+  own->new_pid = false;
+  own->life_fd = -1;
   StubRecord hello{static_cast<std::uint32_t>(Step::pipeline), k, static_cast<std::int32_t>(sys::call(SYS_getpid)),
                    kStageStart, monotonic_ns()};
   long r;

@@ -395,3 +395,24 @@ TEST_F(Pipeline, StopsOfTheStagesAreReported) {
     EXPECT_EQ(statuses(r), std::vector<std::string>(2, "exited with status 0")) << r.err;
   }
 }
+
+TEST_F(Pipeline, PerProcessOptionsApplyToEveryStage) {
+  // --user (its pdeathsig step checks the stage's own parent), --workdir, -e, --rlimit.
+  TempDir dir;
+  for (std::vector<std::string> extra : {std::vector<std::string>{}, {"--newpid"}, {"--mode", "fork", "--newpid"}}) {
+    std::vector<std::string> opts{"-e", "RDBOX_STAGE_VAR=seen", "--workdir", dir.path(), "--rlimit", "NOFILE=64"};
+    std::string uid = is_root() ? "65534" : "0";
+    if (is_root()) {
+      opts.insert(opts.end(), {"--user", "65534:65534"});
+    } else {
+      opts.insert(opts.end(), {"--newuser", "--user", "0"});
+    }
+    opts.insert(opts.end(), extra.begin(), extra.end());
+    std::string stage = "sh -c 'cat; echo \"$(id -u) $(pwd) $RDBOX_STAGE_VAR $(ulimit -n)\"'";
+    Result r = run(pipeline(opts, {stage, stage, stage}));
+    ASSERT_EQ(r.exit_code, 0) << join(extra, " ") << ": " << r.err;
+    std::string line = uid + " " + dir.path() + " seen 64";
+    EXPECT_EQ(r.out_lines(), std::vector<std::string>(3, line)) << join(extra, " ") << ": " << r.out;
+    EXPECT_EQ(statuses(r), std::vector<std::string>(3, "exited with status 0")) << r.err;
+  }
+}
