@@ -195,7 +195,8 @@ PlanView Plan::view() const {
   if (pipeline) {
     v.stages = stage_views.data();
     v.n_stages = stage_views.size();
-    v.stage_slots = stage_slots.data();
+    v.stage_pids = stage_pids.data();
+    v.stage_ends = stage_ends.data();
     v.pipefail = pipefail;
     v.stages_take_tty = take_tty;  // the stages' group gets the terminal, not their parent's
     v.take_tty = false;
@@ -307,7 +308,8 @@ Status plan_stages(const SandboxConfig& c, Plan& p) {
   for (auto& s : p.stages)
     p.stage_views.push_back(StageView{s.argv.data(), s.envp.data(), s.candidates.data(), s.candidates.size() - 1,
                                       s.sh_argv.data()});
-  p.stage_slots.assign(p.stages.size(), StageSlot{0, 0});
+  p.stage_pids.assign(p.stages.size(), 0);
+  p.stage_ends.assign(p.stages.size() + 1, StageEndRecord{});
   p.pipeline = true;
   p.pipefail = c.pipefail;
   p.init = false;  // the stages' parent is the init (PID 1 with a new PID namespace)

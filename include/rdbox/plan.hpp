@@ -166,11 +166,6 @@ struct StageView {
   std::size_t n_candidates;
   const char** sh_argv;           // {"/bin/sh", <candidate>, argv[1..], nullptr} for ENOEXEC
 };
-// What the stages' parent keeps of each stage (in the Plan's scratch, its own copy).
-struct StageSlot {
-  std::int64_t pid;         // 0 once reaped
-  std::int64_t t_start_ns;  // when it was forked
-};
 
 struct PlanView {
   const char* const* argv = nullptr;
@@ -244,7 +239,12 @@ struct PlanView {
   // it knows of them, and whether the terminal goes to the stages' process group.
   const StageView* stages = nullptr;
   std::size_t n_stages = 0;
-  StageSlot* stage_slots = nullptr;
+  std::int64_t* stage_pids = nullptr;  // each stage's pid, 0 once reaped
+  // Each stage's end, filled as it is forked (t_start_ns, pid) and reaped (the rest), and
+  // sent with the pipeline's kCommandEnd in one message once the last one has ended (one
+  // wake-up of rdbox, not one per stage); n_stages + 1 records, the last one's head is the
+  // kCommandEnd.
+  StageEndRecord* stage_ends = nullptr;
   bool pipefail = false;
   bool stages_take_tty = false;
   int stage = -1;                    // in a stage's own copy of the view: its index
@@ -335,7 +335,9 @@ struct Plan {
   bool pipefail = false;
   std::vector<Stage> stages;
   std::vector<StageView> stage_views;  // pointers into `stages`
-  mutable std::vector<StageSlot> stage_slots;  // the stub's scratch (the stages' parent writes it)
+  // The stub's scratch (the stages' parent writes it): PlanView::stage_pids, stage_ends.
+  mutable std::vector<std::int64_t> stage_pids;
+  mutable std::vector<StageEndRecord> stage_ends;
 
   // Rebuilds the pointer view; the Plan must outlive it and stay unmoved.
   PlanView view() const;

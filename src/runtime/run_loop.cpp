@@ -66,6 +66,7 @@ class RunLoop {
   Fd timer_;        // the time limit: SIGTERM at the first expiry, SIGKILL at the second
   int expiries_ = 0;
   std::vector<pid_t> stage_pids_ = std::vector<pid_t>(plan_.stages.size(), 0);  // as rdbox sees them
+  std::vector<StageEndRecord> stage_buf_ = std::vector<StageEndRecord>(plan_.pipeline ? plan_.stages.size() + 2 : 0);
 };
 
 void RunLoop::arm_timer(double seconds) {
@@ -110,7 +111,9 @@ int RunLoop::sources(struct pollfd* fds, Source* kinds) const {
   if (l_.pidfd && !b_.done()) add(l_.pidfd.get(), POLLIN, kPidfd);
   // Only the hang-up wakes rdbox: records written before it (the exec-time stamp, step
   // times) are read in one go then, instead of costing a wake-up each.
-  if (l_.report) add(l_.report.get(), 0, kReport);
+  // A pipeline's report pipe hangs up once every stage has exec'd, which only a traced run
+  // reports: otherwise it is read at the end, one wake-up less.
+  if (l_.report && (!plan_.pipeline || plan_.trace || b_.done())) add(l_.report.get(), 0, kReport);
   if (timer_ && !b_.done()) add(timer_.get(), POLLIN, kTimer);
   return n;
 }
@@ -185,9 +188,10 @@ void RunLoop::event_record(const StubRecord& r) {
 // and the parent's account of each stage's end.
 void RunLoop::on_stage_events() {
   for (;;) {
-    StageEndRecord rec;
+    // A message is one record, or (the parent's last) every stage's end and kCommandEnd.
+    std::vector<StageEndRecord>& buf = stage_buf_;
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
-    struct iovec iov {&rec, sizeof rec};
+    struct iovec iov {buf.data(), buf.size() * sizeof(StageEndRecord)};
     struct msghdr m {};
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
@@ -217,11 +221,26 @@ void RunLoop::on_stage_events() {
       }
     }
     if ((m.msg_flags & MSG_TRUNC) || got < static_cast<ssize_t>(sizeof(StubRecord))) continue;
-    const StubRecord& r = rec.head;
-    if (r.severity == kStageEnd) {
-      if (got == static_cast<ssize_t>(sizeof rec)) b_.stage_ended(rec);
+    const char* bytes = reinterpret_cast<const char*>(buf.data());
+    std::size_t at = 0, size = static_cast<std::size_t>(got);
+    StageEndRecord rec;
+    while (at + sizeof(StageEndRecord) <= size) {  // stages' ends first, whole ones only
+      std::memcpy(&rec, bytes + at, sizeof rec);
+      if (rec.head.severity != kStageEnd) break;
+      b_.stage_ended(rec);
+      at += sizeof rec;
+    }
+    if (at > 0) {
+      for (; at + sizeof(StubRecord) <= size; at += sizeof(StubRecord)) {
+        StubRecord tail;
+        std::memcpy(&tail, bytes + at, sizeof tail);
+        event_record(tail);
+      }
       continue;
     }
+    std::memcpy(&rec.head, bytes, sizeof(StubRecord));
+    const StubRecord& r = rec.head;
+    if (r.severity == kStageEnd) continue;  // not whole
     if (r.severity == kStageStart) {
       if (r.item < stage_pids_.size() && sender > 0 && !stage_pids_[r.item]) {
         stage_pids_[r.item] = sender;

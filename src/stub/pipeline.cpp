@@ -11,8 +11,8 @@
 //  - each stage says who it is on the events socket (rdbox reads its pid from the
 //    socket's credentials, in rdbox's own PID namespace) and goes on with the stub's
 //    remaining steps (fds, workdir, identity, confinement) and its own exec;
-//  - the parent then drops what it holds of rdbox's (as the init does), reaps, passes each
-//    stage's end up with its rusage, and exits with the pipeline's status: the last
+//  - the parent then drops what it holds of rdbox's (as the init does), reaps, passes the
+//    stages' ends up with their rusage in one message once the last one has ended, and exits with the pipeline's status: the last
 //    stage's, or with pipefail the last non-zero one's. With a new PID namespace it is
 //    PID 1 and reaps orphans too.
 // Same rules as stub.cpp: raw system calls only, no allocation, nothing outside src/stub/.
@@ -100,20 +100,18 @@ int become_stage(const PlanView* v, unsigned k, int prev_read, const int* next, 
 // Starting stage `failed` went wrong: the stages already started are killed and reaped,
 // and the run fails at this step (rdbox: "start stage N of the pipeline").
 [[noreturn]] void abort_stages(const PlanView* v, unsigned failed, int err) {
-  for (unsigned i = 0; i < failed; ++i) sys::call(SYS_kill, v->stage_slots[i].pid, SIGKILL);
+  for (unsigned i = 0; i < failed; ++i) sys::call(SYS_kill, v->stage_pids[i], SIGKILL);
   for (unsigned i = 0; i < failed; ++i) {
     int status = 0;
-    while (sys::call(SYS_wait4, v->stage_slots[i].pid, &status, 0, nullptr) == -EINTR) {
+    while (sys::call(SYS_wait4, v->stage_pids[i], &status, 0, nullptr) == -EINTR) {
     }
   }
   fail(v, Step::pipeline, failed, err);
 }
 
-void send_stage_end(unsigned k, const StageSlot& slot, int status, const struct rusage& ru) {
-  StageEndRecord e;  // every field set below (no zero-fill: that could be a call to memset)
+// Stage k was reaped: its end, kept until the last one's (t_start_ns and pid are set).
+void keep_stage_end(StageEndRecord& e, unsigned k, int status, const struct rusage& ru) {
   e.head = StubRecord{static_cast<std::uint32_t>(Step::pipeline), k, status, kStageEnd, monotonic_ns()};
-  e.t_start_ns = slot.t_start_ns;
-  e.pid = slot.pid;
   e.utime_us = ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec;
   e.stime_us = ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec;
   e.maxrss_kb = ru.ru_maxrss;
@@ -121,9 +119,30 @@ void send_stage_end(unsigned k, const StageSlot& slot, int status, const struct 
   e.majflt = ru.ru_majflt;
   e.nvcsw = ru.ru_nvcsw;
   e.nivcsw = ru.ru_nivcsw;
+}
+
+long send_all(const void* data, std::size_t len) {
   long r;
-  do r = sys::call(SYS_write, 3, &e, sizeof e);
+  do r = sys::call(SYS_write, 3, data, len);
   while (r == -EINTR);
+  return r;
+}
+
+// Every stage's end, in order, and the pipeline's status (kCommandEnd, as the init's), in
+// one message: rdbox wakes once for them. A socket whose buffer is too small for that
+// takes them one by one. Then this process exits with the status, as the init does (PID
+// 1 cannot die of a signal it sends itself: 128+N).
+[[noreturn]] void end_pipeline(const PlanView* v, int status) {
+  std::size_t n = v->n_stages;
+  StubRecord end{static_cast<std::uint32_t>(Step::init), 0, status, kCommandEnd, 0};
+  v->stage_ends[n].head = end;
+  long r = send_all(v->stage_ends, n * sizeof(StageEndRecord) + sizeof(StubRecord));
+  if (r == -EMSGSIZE || r == -ENOBUFS || r == -ENOMEM) {
+    for (std::size_t k = 0; k < n; ++k) send_all(&v->stage_ends[k], sizeof(StageEndRecord));
+    send_all(&end, sizeof end);
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  for (;;) sys::call(SYS_exit_group, code);
 }
 
 // The stages' parent from here on: reaps, forwards, reports, and exits with the
@@ -149,18 +168,18 @@ void send_stage_end(unsigned k, const StageSlot& slot, int status, const struct 
       long pid = sys::call(SYS_wait4, -1, &status, WNOHANG | WUNTRACED | WCONTINUED, &ru);
       if (pid <= 0) break;
       std::size_t k = 0;
-      while (k < v->n_stages && v->stage_slots[k].pid != pid) ++k;
+      while (k < v->n_stages && v->stage_pids[k] != pid) ++k;
       if (k == v->n_stages) continue;  // an orphan this process inherited (PID 1)
       if (WIFSTOPPED(status) || WIFCONTINUED(status)) {
         pass_job_event(0, status, false);
         continue;
       }
-      send_stage_end(static_cast<unsigned>(k), v->stage_slots[k], status, ru);
-      v->stage_slots[k].pid = 0;
+      keep_stage_end(v->stage_ends[k], static_cast<unsigned>(k), status, ru);
+      v->stage_pids[k] = 0;
       if (k + 1 == v->n_stages) last_status = status;
       bool nonzero = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
       if (nonzero && static_cast<long>(k) > fail_index) fail_index = static_cast<long>(k), fail_status = status;
-      if (--remaining == 0) exit_like(v->pipefail && fail_index >= 0 ? fail_status : last_status, false);
+      if (--remaining == 0) end_pipeline(v, v->pipefail && fail_index >= 0 ? fail_status : last_status);
     }
   }
 }
@@ -195,7 +214,9 @@ int step_pipeline(const PlanView* v) {
       close_fd(next[1]);
       abort_stages(v, k, err_of(pid));
     }
-    v->stage_slots[k] = StageSlot{pid, t0};
+    v->stage_pids[k] = pid;
+    v->stage_ends[k].t_start_ns = t0;
+    v->stage_ends[k].pid = pid;
     sys::call(SYS_setpgid, pid, pgid ? pgid : pid);  // EACCES once the stage has exec'd: it did it itself
     if (k == 0) {
       pgid = pid;

@@ -188,7 +188,9 @@ TEST(PlanPipeline, EachStageItsCommandAndTheStepAfterTheSandbox) {
   EXPECT_EQ(v.stages[0].n_candidates, 2u);
   EXPECT_STREQ(v.stages[0].sh_argv[0], "/bin/sh");
   EXPECT_STREQ(v.stages[0].sh_argv[2], "-al");
-  ASSERT_NE(v.stage_slots, nullptr);
+  ASSERT_NE(v.stage_pids, nullptr);
+  ASSERT_NE(v.stage_ends, nullptr);
+  EXPECT_EQ(p->stage_ends.size(), 3u);  // one per stage and the kCommandEnd after them
   // The pipeline step: after the sandbox's steps, before the per-process ones.
   std::size_t at = p->program.size(), fds = p->program.size();
   for (std::size_t i = 0; i < p->program.size(); ++i) {
