@@ -1,7 +1,8 @@
 /* Side-by-side whole-process timing: runs each command line in turn, interleaved, N
  * rounds, so that machine drift hits every command alike. Prints, per command, the
  * median, p10, p90 wall time in microseconds and the peak RSS (wait4's ru_maxrss, KiB).
- * Usage: driver N -- cmd1 args ;; cmd2 args ;; ...   */
+ * Usage: driver N -- cmd1 args ;; cmd2 args ;; ...
+ * With DRIVER_RAW=FILE it also writes each round's times to FILE. */
 #define _GNU_SOURCE
 #include <spawn.h>
 #include <stdio.h>
@@ -52,6 +53,16 @@ int main(int argc, char **argv) {
       t[c * n + r] = dt;
       if (ru.ru_maxrss > maxrss[c]) maxrss[c] = ru.ru_maxrss;
     }
+  /* DRIVER_RAW=FILE: every round's times too ("round<TAB>command<TAB>us"), before sorting,
+     for paired statistics (each round's commands ran next to each other). */
+  const char *raw = getenv("DRIVER_RAW");
+  if (raw && *raw) {
+    FILE *f = fopen(raw, "w");
+    if (!f) return 5;
+    for (int r = 0; r < n; ++r)
+      for (int c = 0; c < ncmd; ++c) fprintf(f, "%d\t%d\t%.1f\n", r, c, t[c * n + r]);
+    fclose(f);
+  }
   for (int c = 0; c < ncmd; ++c) {
     qsort(t + c * n, n, sizeof(double), cmp_double);
     printf("%d\t%.0f\t%.0f\t%.0f\t%ld\n", c, t[c * n + n / 2], t[c * n + n / 10], t[c * n + n * 9 / 10], maxrss[c]);
