@@ -416,3 +416,19 @@ TEST_F(Pipeline, PerProcessOptionsApplyToEveryStage) {
     EXPECT_EQ(statuses(r), std::vector<std::string>(3, "exited with status 0")) << r.err;
   }
 }
+
+TEST_F(Pipeline, TheDecidingStagesSignalIsTheOutcomeInEveryMode) {
+  // With --mode fork --newpid a relay stands between rdbox and the stages' parent, and
+  // passes up what that parent exited with: the stage's own status must still win.
+  for (std::vector<std::string> opts : {std::vector<std::string>{"--mode", "clone", "--newpid"},
+                                        {"--mode", "fork", "--newpid"}, {"--mode", "fork"}}) {
+    if (!is_root() && opts.size() == 3) opts.insert(opts.begin(), "--newuser");
+    opts.insert(opts.end(), {"--pipefail", "--report", "json"});
+    Result r = run(pipeline(opts, {"yes", "head -n 1"}));
+    EXPECT_EQ(r.exit_code, 141) << join(opts, " ") << ": " << r.err;
+    auto j = report_json(r);
+    ASSERT_TRUE(j) << r.err;
+    EXPECT_EQ((*j)["outcome"], "signaled") << join(opts, " ");
+    EXPECT_EQ((*j)["status"]["signal"], 13) << join(opts, " ");
+  }
+}
