@@ -292,12 +292,17 @@ Status plan_stages(const SandboxConfig& c, Plan& p) {
     s.display_name = pc.argv[0];
     s.argv_store = pc.argv;
     if (pc.argv0) s.argv_store[0] = *pc.argv0;
-    s.env_store = pc.env;
-    s.candidate_store = exec_candidates(pc.argv[0], env_get(s.env_store, "PATH"));
+    // The environment is the first process's in every stage the CLI makes: share its
+    // pointers then, instead of a copy per stage.
+    bool same_env = &pc == &first || pc.env == first.env;
+    if (!same_env) s.env_store = pc.env;
+    s.candidate_store = exec_candidates(pc.argv[0], env_get(same_env ? p.env_store : s.env_store, "PATH"));
     for (auto& a : s.argv_store) s.argv.push_back(a.c_str());
     s.argv.push_back(nullptr);
-    for (auto& e : s.env_store) s.envp.push_back(e.c_str());
-    s.envp.push_back(nullptr);
+    if (!same_env) {
+      for (auto& e : s.env_store) s.envp.push_back(e.c_str());
+      s.envp.push_back(nullptr);
+    }
     for (auto& k : s.candidate_store) s.candidates.push_back(k.c_str());
     s.candidates.push_back(nullptr);
     s.sh_argv.push_back("/bin/sh");
@@ -306,8 +311,8 @@ Status plan_stages(const SandboxConfig& c, Plan& p) {
     s.sh_argv.push_back(nullptr);
   }
   for (auto& s : p.stages)
-    p.stage_views.push_back(StageView{s.argv.data(), s.envp.data(), s.candidates.data(), s.candidates.size() - 1,
-                                      s.sh_argv.data()});
+    p.stage_views.push_back(StageView{s.argv.data(), s.envp.empty() ? p.envp.data() : s.envp.data(),
+                                      s.candidates.data(), s.candidates.size() - 1, s.sh_argv.data()});
   p.stage_pids.assign(p.stages.size(), 0);
   p.stage_ends.assign(p.stages.size() + 1, StageEndRecord{});
   p.pipeline = true;

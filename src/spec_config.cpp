@@ -185,6 +185,7 @@ SandboxConfig to_config(const Spec& spec, char** environ_in) {
   if (!spec.pipeline.empty()) {
     ProcessConfig base = std::move(c.processes.front());
     c.processes.clear();
+    c.processes.reserve(spec.pipeline.size());
     for (const auto& argv : spec.pipeline) {
       c.processes.push_back(base);
       c.processes.back().argv = argv;

@@ -205,6 +205,8 @@ struct PlanView {
   std::size_t n_groups = 0;
   int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
   int events_fd = -1;                // init/relay: where the command's stops and continues go
+  int stage_records_fd = -1;         // rdbox pipeline: where each stage's own records go (rdbox
+                                     // reads them when it needs them, never waits on them)
   int report_pipe_size = 0;          // traced runs: F_GETPIPE_SZ of the report pipe
   const char* timens_offsets[2] = {nullptr, nullptr};  // "monotonic S 0", "boottime S 0"
   const MountStep* mounts = nullptr;
@@ -326,6 +328,7 @@ struct Plan {
   std::vector<Fd> placeholders;
 
   // rdbox pipeline: one entry per stage; `argv`..`display_name` above are the first stage's.
+  // A stage with the first process's environment keeps no copy (envp empty: `envp` above).
   struct Stage {
     std::vector<std::string> argv_store, env_store, candidate_store;
     std::vector<const char*> argv, envp, candidates, sh_argv;

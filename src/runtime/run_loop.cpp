@@ -47,6 +47,7 @@ class RunLoop {
   void on_events();
   void event_record(const StubRecord& r);
   void on_stage_events();
+  void read_stage_socket(Fd& fd);
   void drain_events() { plan_.pipeline ? on_stage_events() : on_events(); }
   void reap();
   void report_event(const ChildEvent& ev);
@@ -84,6 +85,7 @@ void RunLoop::signal_sandbox(int sig) {
   if (l_.pidfd) ::syscall(SYS_pidfd_send_signal, l_.pidfd.get(), sig, nullptr, 0);
   // A pipeline's parent passes the signal on to its stages' group itself (once each);
   // SIGKILL it cannot pass on, so that one goes to the group from here too.
+  if (plan_.pipeline && sig == SIGKILL) on_stage_events();  // the group is the first stage's
   if (!plan_.new_pid && (!plan_.pipeline || sig == SIGKILL)) ::kill(-job_pgid_, sig);
 }
 
@@ -187,6 +189,12 @@ void RunLoop::event_record(const StubRecord& r) {
 // stage's own (who it is, its exec, its failure) told apart by the sender's credentials,
 // and the parent's account of each stage's end.
 void RunLoop::on_stage_events() {
+  // The stages' own records first: a job-control record needs the stages' group.
+  if (l_.stage_records) read_stage_socket(l_.stage_records);
+  if (l_.events) read_stage_socket(l_.events);
+}
+
+void RunLoop::read_stage_socket(Fd& fd) {
   for (;;) {
     // A message is one record, or (the parent's last) every stage's end and kCommandEnd.
     std::vector<StageEndRecord>& buf = stage_buf_;
@@ -197,11 +205,11 @@ void RunLoop::on_stage_events() {
     m.msg_iovlen = 1;
     m.msg_control = control;
     m.msg_controllen = sizeof control;
-    ssize_t got = ::recvmsg(l_.events.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    ssize_t got = ::recvmsg(fd.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return;
     if (got == 0) {
-      l_.events.reset();
+      fd.reset();
       return;
     }
     pid_t sender = 0;
@@ -275,7 +283,7 @@ void RunLoop::reap() {
       const ChildEvent* last = b_.last_event();
       bool killed = si.si_code != CLD_EXITED && si.si_status == SIGKILL;
       if (last && last->kind == ChildEvent::stopped && !killed) report_event({ChildEvent::continued, 0});
-      if (l_.events) drain_events();  // the command's own status, written before the init exited
+      if (l_.events || l_.stage_records) drain_events();  // the command's own status, written before the init exited
       b_.exited(si, ru);
     }
   }

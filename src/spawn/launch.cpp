@@ -131,7 +131,7 @@ Status check_workdir(const char* dir) {
 // The child's ends of the pipes rdbox makes for one launch; closed in rdbox once the
 // child has its copies.
 struct ChildEnds {
-  Fd report, sync_read, sync_write, events, life;
+  Fd report, sync_read, sync_write, events, life, stage_records;
 };
 
 Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) {
@@ -149,9 +149,13 @@ Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) 
   view.sync_fd = c.sync_read ? c.sync_read.get() : -1;
   view.sync_write_fd = c.sync_write ? c.sync_write.get() : -1;
   if (plan.pipeline) {
-    // A socket, not a pipe: each stage's own records carry the sender's pid as rdbox sees
-    // it (SO_PASSCRED), and a stage's end is one message larger than a pipe record.
+    // Sockets, not pipes: each stage's own records carry the sender's pid as rdbox sees it
+    // (SO_PASSCRED), and the stages' ends are one message larger than a pipe record. The
+    // parent's records (job control, the ends) wake rdbox; the stages' own do not: rdbox
+    // reads them when it needs them.
     if (auto s = make_event_socket(l.events, c.events); !s) return s;
+    if (auto s = make_event_socket(l.stage_records, c.stage_records); !s) return s;
+    view.stage_records_fd = c.stage_records.get();
   } else if (plan.init || plan.pid_fork) {
     if (auto s = make_pipe(l.events, c.events); !s) return s;
     ::fcntl(l.events.get(), F_SETFL, O_NONBLOCK);  // rdbox drains it when the init exits

@@ -42,6 +42,7 @@ struct Launch {
   Fd pidfd;
   Fd report;  // read end of the report pipe; EOF without a record = exec happened
   Fd events;  // read end of the init/relay's job-control records (--init, fork --newpid)
+  Fd stage_records;  // rdbox pipeline: each stage's own records (its pid by the credentials)
   Fd life;    // write end of the life pipe: held until the run ends (PID 1 checks for its hang-up)
   Fd gate;    // write end of the barriers' pipe while the start gate is closed
   std::int64_t t_start_ns = 0, t_spawned_ns = 0;

@@ -64,7 +64,7 @@ int become_stage(const PlanView* v, unsigned k, int prev_read, const int* next, 
   own->candidates = s.candidates;
   own->n_candidates = s.n_candidates;
   own->sh_argv = s.sh_argv;
-  own->report_fd = v->events_fd;
+  own->report_fd = v->stage_records_fd;
   // Its parent is the stages' parent, in the same PID namespace: what the pdeathsig step
   // checks again after a change of ids (--user) is that one, by pid, not rdbox's life pipe.
   own->parent_pid = static_cast<pid_t>(parent);
@@ -73,7 +73,7 @@ int become_stage(const PlanView* v, unsigned k, int prev_read, const int* next, 
   StubRecord hello{static_cast<std::uint32_t>(Step::pipeline), k, static_cast<std::int32_t>(sys::call(SYS_getpid)),
                    kStageStart, monotonic_ns()};
   long r;
-  do r = sys::call(SYS_write, v->events_fd, &hello, sizeof hello);
+  do r = sys::call(SYS_write, v->stage_records_fd, &hello, sizeof hello);
   while (r == -EINTR);
   // Die with the stages' parent, without the race (a fork does not inherit the setting).
   if ((r = sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) < 0) return err_of(r);

@@ -186,6 +186,9 @@ TEST(PlanPipeline, EachStageItsCommandAndTheStepAfterTheSandbox) {
   EXPECT_STREQ(v.stages[1].argv[1], "-l");
   EXPECT_EQ(v.stages[1].argv[2], nullptr);
   EXPECT_EQ(v.stages[0].n_candidates, 2u);
+  EXPECT_EQ(v.stages[0].envp, p->envp.data());  // the first process's environment, not a copy
+  EXPECT_STREQ(v.stages[0].envp[0], "PATH=/x:/y");
+  EXPECT_EQ(v.stages[1].envp[0], nullptr);      // its own (empty) one
   EXPECT_STREQ(v.stages[0].sh_argv[0], "/bin/sh");
   EXPECT_STREQ(v.stages[0].sh_argv[2], "-al");
   ASSERT_NE(v.stage_pids, nullptr);
