@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/cli.hpp"
+#include "oci/config.hpp"
 #include "rdbox_version.hpp"
 
 namespace rdbox::cli {
@@ -76,8 +77,11 @@ constexpr const char* kDoctorExamples =
 
 }  // namespace
 
+// runc's form (engines and people read the first line; `spec:` is the OCI runtime spec
+// version rdbox implements), with the git revision rdbox was configured from.
 std::string version_text() {
-  return std::string("rdbox ") + RDBOX_VERSION + " (git " + RDBOX_GIT_REVISION + ")\n";
+  return std::string("rdbox version ") + RDBOX_VERSION + "\ncommit: " + RDBOX_GIT_REVISION +
+         "\nspec: " + oci::kSpecVersion + "\n";
 }
 
 std::string overview_text() {

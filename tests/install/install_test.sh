@@ -29,7 +29,7 @@ pc=$(find "$prefix" -name rdbox.pc | head -1)
 [[ -f $prefix/share/bash-completion/completions/rdbox ]] || fail "no bash completion"
 [[ -f $prefix/share/zsh/vendor-completions/_rdbox ]] || fail "no zsh completion"
 
-"$prefix/bin/rdbox" --version | grep -Eq '^rdbox [0-9]+\.[0-9]+\.[0-9]+ \(git ([0-9a-f]{12}|unknown)\)$' ||
+[[ $("$prefix/bin/rdbox" --version) =~ ^rdbox\ version\ [0-9]+\.[0-9]+\.[0-9]+$'\n'commit:\ ([0-9a-f]{12}|unknown)$'\n'spec:\ 1\.[0-9]+\.[0-9]+$ ]] ||
   fail "rdbox --version: $("$prefix/bin/rdbox" --version)"
 bash -c "source '$prefix/share/bash-completion/completions/rdbox'; complete -p rdbox" | grep -q -- '-F _rdbox rdbox' ||
   fail "the bash completion does not register"

@@ -33,12 +33,12 @@ dpkg-deb -c "$dev" | grep -q "/rdbox.pc\$" || fail "rdbox.pc missing from $(base
 
 dpkg -x "$deb" "$tmp/root"
 version=$("$tmp/root/usr/bin/rdbox" --version) || fail "rdbox --version from the .deb failed"
-expected="rdbox $(dpkg-deb -f "$deb" Version) "
-[[ $version == "$expected"* ]] || fail "rdbox --version says \"$version\", the package is $expected"
+expected="rdbox version $(dpkg-deb -f "$deb" Version)"
+[[ $version == "$expected"$'\n'* ]] || fail "rdbox --version says \"$version\", the package is $expected"
 if rev=$(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null); then
-  [[ $version == *"(git $rev)" ]] || fail "rdbox --version says \"$version\", HEAD is $rev"
+  [[ $version == *$'\n'"commit: $rev"$'\n'* ]] || fail "rdbox --version says \"$version\", HEAD is $rev"
 else
-  [[ $version == *"(git unknown)" ]] || fail "rdbox --version says \"$version\" outside git"
+  [[ $version == *$'\n'"commit: unknown"$'\n'* ]] || fail "rdbox --version says \"$version\" outside git"
 fi
 "$tmp/root/usr/bin/rdbox" run --report none -- /bin/true || fail "the packaged rdbox cannot run /bin/true"
-echo "package test: ok ($(basename "$deb"), $(basename "$dev"); $version)"
+echo "package test: ok ($(basename "$deb"), $(basename "$dev"); ${version//$'\n'/, })"

@@ -182,7 +182,7 @@ TEST_F(Cli, BareRdboxPrintsTheOverview) {
 TEST_F(Cli, VersionHasTheGitRevision) {
   Result r = run({"--version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(rdbox \d+\.\d+\.\d+ \(git ([0-9a-f]{12}|unknown)\)\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(rdbox version \d+\.\d+\.\d+\ncommit: ([0-9a-f]{12}|unknown)\nspec: 1\.\d+\.\d+\n)"))) << r.out;
   Result v = run({"-v", "--version"});  // not alone: through CLI11
   EXPECT_EQ(v.exit_code, 0) << v.err;
   EXPECT_EQ(v.out, r.out);
