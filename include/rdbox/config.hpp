@@ -134,6 +134,9 @@ struct CgroupConfig {
   std::optional<std::uint64_t> cpu_weight;      // 1..10000 (v2), converted to shares on v1
   std::optional<std::uint64_t> cpu_shares;      // 2..262144 (v1), converted to weight on v2
   std::string origin = "--memory";              // what asked for the cgroup, for messages
+  // A freezer for the cgroup (OCI pause/resume): v1's freezer hierarchy where the host
+  // mounts one, else the v2 directory (cgroup.freeze is core v2). Best effort: none, no error.
+  bool freezer = false;
   bool any_limit() const {
     return memory_max || memory_swap_max || pids_max || cpu_quota_us || cpu_weight || cpu_shares;
   }

@@ -258,6 +258,7 @@ int cmd_exec(const oci::Globals& g, int argc, char** argv, int from) {
   a.user = p.get("-u,--user");
   a.cap_add = p.all("-c,--cap");
   a.no_new_privs = p.has("--no-new-privs");
+  a.ignore_paused = p.has("--ignore-paused");
   std::string pf = p.get("--preserve-fds", "0");
   auto n = parse_count(pf);
   if (!n || *n > 65536) return oci_fail("exec: --preserve-fds \"" + pf + "\" is not a count from 0 to 65536");
@@ -410,7 +411,8 @@ int oci_main(int argc, char** argv) {
     if (::getcwd(cwd, sizeof cwd)) g.root = std::string(cwd) + "/" + g.root;
   }
   g.warn = oci_warn;
-  if (i >= argc) return oci_fail("no subcommand (create, start, state, kill, delete, run, exec, list, ps, features, spec)");
+  if (i >= argc)
+    return oci_fail("no subcommand (create, start, state, kill, delete, run, exec, list, ps, pause, resume, features, spec)");
   std::string sub = argv[i++];
   if (sub == "create" || sub == "run") return cmd_create_or_run(g, sub, argc, argv, i);
   if (sub == "exec") return cmd_exec(g, argc, argv, i);
@@ -447,8 +449,14 @@ int oci_main(int argc, char** argv) {
     if (int rc = need_ids(sub, p, 1, 1)) return rc;
     return status_of(oci::remove(g, p.positional[0], p.has("-f,--force")));
   }
-  return oci_fail(sub + ": not supported by rdbox yet (pause, resume, update, events, checkpoint and restore need "
-                        "the cgroup freezer and CRIU)");
+  if (sub == "pause" || sub == "resume") {
+    Parsed p = parse_words(sub, {}, argc, argv, i);
+    if (!p.error.empty()) return oci_fail(p.error);
+    if (int rc = need_ids(sub, p, 1, 1)) return rc;
+    return status_of(sub == "pause" ? oci::pause(g, p.positional[0]) : oci::resume(g, p.positional[0]));
+  }
+  return oci_fail(sub + ": not supported by rdbox yet (update needs cgroup updates; events, checkpoint and "
+                        "restore need CRIU and an event stream)");
 }
 
 }  // namespace rdbox::cli

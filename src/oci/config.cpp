@@ -580,6 +580,8 @@ Status parse_resources(const Field& f, const std::string& cgroups_path, SandboxC
     // list (podman's "deny all, allow the defaults") adds nothing; accepted, not written.
     if (auto s = check_array(at(r, f.path, "devices")); !s) return s;
   }
+  // Every cgroup an OCI container gets has a freezer (pause/resume), where the host has one.
+  cg.freezer = true;
   if (!cgroups_path.empty() || cg.any_limit()) c.cgroup = cg;
   return ok();
 }
@@ -638,6 +640,8 @@ Status parse_linux(const Field& f, const ParseOptions& opts, Bundle& b, std::vec
   auto cg_path = get_string(at(l, f.path, "cgroupsPath"));
   if (!cg_path) return cg_path.error();
   if (has_nul(*cg_path)) return Error::input("linux.cgroupsPath", "holds a NUL byte");
+  if (("/" + *cg_path + "/").find("/../") != std::string::npos)
+    return Error::input("linux.cgroupsPath", "\"" + *cg_path + "\" has a \"..\" component");
   if (auto s = parse_resources(at(l, f.path, "resources"), *cg_path, c); !s) return s;
   if (auto s = parse_sysctl(at(l, f.path, "sysctl"), b); !s) return s;
   Field sec = at(l, f.path, "seccomp");

@@ -45,6 +45,7 @@
 #include "oci/state.hpp"
 #include "rdbox/plan.hpp"
 #include "rdbox/spec.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/instance.hpp"
 #include "runtime/outcome_builder.hpp"
 #include "runtime/supervisor.hpp"
@@ -532,14 +533,17 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
 
 // The container's cgroup directories, once its processes are gone (rmdir retried briefly:
 // the kernel frees a cgroup a moment after its last process is reaped).
-void remove_cgroups(const std::vector<std::string>& dirs) {
+// The parents create made for an exact cgroupsPath ("/default" of "/default/ID") go when
+// empty (one try each: a sibling container keeps them).
+void remove_cgroups(const std::vector<std::string>& dirs, const std::vector<std::string>& parents) {
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
     for (int i = 0; i < 100 && ::rmdir(it->c_str()) != 0 && errno == EBUSY; ++i) ::usleep(10000);
+  for (const auto& p : parents) ::rmdir(p.c_str());
 }
 
 void take_down(Instance::Detached& d) {
   if (!d.pidfd) {
-    remove_cgroups(d.cgroup_dirs);
+    remove_cgroups(d.cgroup_dirs, d.cgroup_parents);
     return;
   }
   ::syscall(SYS_pidfd_send_signal, d.pidfd.get(), SIGKILL, nullptr, 0);
@@ -547,7 +551,7 @@ void take_down(Instance::Detached& d) {
   while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(d.pidfd.get()), &si, WEXITED) < 0 && errno == EINTR) {
   }
   d.pidfd.reset();
-  remove_cgroups(d.cgroup_dirs);
+  remove_cgroups(d.cgroup_dirs, d.cgroup_parents);
 }
 
 }  // namespace
@@ -584,6 +588,7 @@ Status create(const Globals& g, const CreateArgs& a) {
   st.pid = d.pid;
   st.starttime = process_starttime(d.pid);
   st.cgroup_dirs = d.cgroup_dirs;
+  st.cgroup_parents = d.cgroup_parents;
   st.status = "created";
   if (auto s = dir->write(st); !s) return fail(s.error());
   std::string state_text = to_json(st, false);
@@ -659,9 +664,11 @@ Status remove(const Globals& g, const std::string& id, bool force) {
   }
   if (st->status != "stopped") {
     for (int pid : container_pids(*st)) (void)signal_process(pid, pid == st->pid ? st->starttime : 0, SIGKILL);
+    // A frozen process dies once thawed (v1 keeps even SIGKILL pending until then).
+    if (st->status == "paused") (void)cgroup_freeze(st->cgroup_dirs, false);
     if (!wait_stopped(*st, 10000)) return Error::input("container \"" + id + "\"", "did not stop within 10 s of SIGKILL");
   }
-  remove_cgroups(st->cgroup_dirs);
+  remove_cgroups(st->cgroup_dirs, st->cgroup_parents);
   st->status = "stopped";
   auto b = load_bundle(st->bundle, false);
   if (b && !b->hooks.poststop.empty())
@@ -717,6 +724,29 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
   return out.exit_code();
 }
 
+Status pause(const Globals& g, const std::string& id) {
+  auto dir = ContainerDir::open(root_of(g), id);
+  if (!dir) return dir.error();
+  auto st = dir->read();
+  if (!st) return st.error();
+  if (st->status != "running" && st->status != "created")
+    return Error::input("container \"" + id + "\"", "is " + st->status + ", not running or created: it cannot be paused");
+  if (st->cgroup_dirs.empty() || cgroup_freezer_state(st->cgroup_dirs) == FreezerState::none)
+    return Error::input("container \"" + id + "\"",
+                        "has no cgroup freezer to pause it with (its config.json has no linux.cgroupsPath, or it is "
+                        "rootless)");
+  return cgroup_freeze(st->cgroup_dirs, true);
+}
+
+Status resume(const Globals& g, const std::string& id) {
+  auto dir = ContainerDir::open(root_of(g), id);
+  if (!dir) return dir.error();
+  auto st = dir->read();
+  if (!st) return st.error();
+  if (st->status != "paused") return Error::input("container \"" + id + "\"", "is " + st->status + ", not paused");
+  return cgroup_freeze(st->cgroup_dirs, false);
+}
+
 std::vector<ListEntry> list(const Globals& g) {
   std::vector<ListEntry> out;
   std::string root = root_of(g);
@@ -756,6 +786,8 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
     st = *s;
   }  // the lock is not held while the process runs
   if (st.status == "stopped") return Error::input("container \"" + a.id + "\"", "is stopped: nothing to exec in");
+  if (st.status == "paused" && !a.ignore_paused)
+    return Error::input("container \"" + a.id + "\"", "is paused: resume it first (or exec --ignore-paused)");
   auto b = load_bundle(st.bundle, false);
   if (!b) return b.error();
   ProcessConfig pc = b->config.processes[0];

@@ -35,6 +35,10 @@ Status start(const Globals& g, const std::string& id);
 Expected<std::string> state(const Globals& g, const std::string& id);
 Status kill(const Globals& g, const std::string& id, const std::string& signal, bool all);
 Status remove(const Globals& g, const std::string& id, bool force);
+// pause/resume: the container's cgroup freezer (v1 freezer.state, v2 cgroup.freeze);
+// `state` says "paused" meanwhile.
+Status pause(const Globals& g, const std::string& id);
+Status resume(const Globals& g, const std::string& id);
 // run: create, start, wait, delete; the container's exit status (128+N for signal N).
 Expected<int> run(const Globals& g, const CreateArgs& a);
 
@@ -50,7 +54,7 @@ Expected<std::vector<int>> processes(const Globals& g, const std::string& id);
 struct ExecArgs {
   std::string id, process_file, pid_file, console_socket, cwd, user;
   std::vector<std::string> env, args, cap_add;
-  bool detach = false, tty = false, tty_given = false, no_new_privs = false;
+  bool detach = false, tty = false, tty_given = false, no_new_privs = false, ignore_paused = false;
   int preserve_fds = 0;
 };
 // exec: the process joins the container's namespaces; with detach rdbox exits once it

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "json_bytes.hpp"
+#include "runtime/cgroup.hpp"
 
 namespace rdbox::oci {
 
@@ -65,8 +66,9 @@ bool init_alive(pid_t pid, unsigned long long starttime) {
 
 std::string compute_status(const ContainerState& s) {
   if (!init_alive(s.pid, s.starttime)) return "stopped";
+  // A frozen cgroup (pause) is "paused", created or running before.
+  if (!s.cgroup_dirs.empty() && cgroup_freezer_state(s.cgroup_dirs) == FreezerState::frozen) return "paused";
   if (!s.started) return "created";
-  // A frozen init is "paused"; rdbox has no freezer yet, so that is never the case.
   return "running";
 }
 
@@ -255,6 +257,9 @@ Expected<ContainerState> ContainerDir::read() const {
     if (j.contains("rdbox_cgroups") && j["rdbox_cgroups"].is_array())
       for (const auto& d : j["rdbox_cgroups"])
         if (d.is_string()) s.cgroup_dirs.push_back(d.get<std::string>());
+    if (j.contains("rdbox_cgroup_parents") && j["rdbox_cgroup_parents"].is_array())
+      for (const auto& d : j["rdbox_cgroup_parents"])
+        if (d.is_string()) s.cgroup_parents.push_back(d.get<std::string>());
     if (j.contains("annotations") && j["annotations"].is_object())
       for (auto it = j["annotations"].begin(); it != j["annotations"].end(); ++it)
         if (it->is_string()) s.annotations[it.key()] = it->get<std::string>();
@@ -278,6 +283,7 @@ Status ContainerDir::write(const ContainerState& s) const {
   j["rdbox_started"] = s.started;
   j["rdbox_rootless"] = s.rootless;
   j["rdbox_cgroups"] = s.cgroup_dirs;
+  j["rdbox_cgroup_parents"] = s.cgroup_parents;
   make_byte_safe(j);
   return write_file_atomic(path_ + "/state.json", j.dump() + "\n", 0600);
 }

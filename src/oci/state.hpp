@@ -32,6 +32,7 @@ struct ContainerState {
   bool rootless = false;
   std::map<std::string, std::string> annotations;
   std::vector<std::string> cgroup_dirs;  // the container's cgroup (each hierarchy), removed by delete
+  std::vector<std::string> cgroup_parents;  // parents create made (innermost first), removed when empty
   std::string status;  // computed when read: created, running, stopped, paused
 };
 

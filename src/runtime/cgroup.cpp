@@ -264,8 +264,19 @@ Status Cgroup::make(const CgroupConfig& config) {
                                          "nor on a v1 hierarchy; see rdbox doctor)");
     pick(found, ctrl);
   }
+  // The freezer: v1's hierarchy where there is one (a hybrid host's own), else the v2
+  // directory's cgroup.freeze.
+  bool v2_freezes = false;
+  if (config.freezer) {
+    const CgroupHierarchy* v1 = nullptr;
+    for (const auto& h : hs)
+      if (!v1 && h.version == 1 && has(h.controllers, "freezer")) v1 = &h;
+    if (v1) pick(v1, "freezer");
+    else v2_freezes = true;
+  }
   // The v2 directory only to track processes is not needed when a v1 one does it already.
-  if (picks.size() > 1 && picks.front().first->version == 2 && picks.front().second.empty()) picks.erase(picks.begin());
+  if (picks.size() > 1 && picks.front().first->version == 2 && picks.front().second.empty() && !v2_freezes)
+    picks.erase(picks.begin());
   if (picks.empty()) return Error::input(config.origin, "no cgroup hierarchy is mounted (see rdbox doctor)");
   for (auto& [h, ctrls] : picks) {
     bool absolute = !config.parent.empty() && config.parent[0] == '/';
@@ -288,6 +299,14 @@ Status Cgroup::make(const CgroupConfig& config) {
     }
     if (config.path.empty()) sweep_stale(parent, h->version);
     std::string dir = join_path(parent, name);
+    // An exact path's missing parents are made (runc's mkdir -p), and remembered.
+    for (std::size_t slash = parent.size() + 1; !config.path.empty();) {
+      slash = dir.find('/', slash + 1);
+      if (slash == std::string::npos) break;
+      std::string mid = dir.substr(0, slash);
+      if (::mkdir(mid.c_str(), 0755) == 0) made_parents_.insert(made_parents_.begin(), mid);
+      else if (errno != EEXIST) break;  // the leaf's mkdir below says why
+    }
     if (::mkdir(dir.c_str(), 0755) != 0) {
       int e = errno;
       return Error::input(config.origin, "cannot create the cgroup " + dir + ": " + std::strerror(e) +
@@ -386,6 +405,60 @@ void Cgroup::remove() {
     remove_dir(d.path);
   }
   dirs_.clear();
+  for (const auto& p : made_parents_) ::rmdir(p.c_str());  // only when empty: others may use it
+  made_parents_.clear();
+}
+
+namespace {
+
+// The directory holding the freezer and whether it is v1's.
+std::optional<std::pair<std::string, bool>> freezer_dir(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs)
+    if (::access((d + "/freezer.state").c_str(), F_OK) == 0) return std::make_pair(d, true);
+  for (const auto& d : dirs)
+    if (::access((d + "/cgroup.freeze").c_str(), F_OK) == 0) return std::make_pair(d, false);
+  return std::nullopt;
+}
+
+bool frozen_now(const std::string& dir, bool v1) {
+  if (v1) {
+    auto t = read_text(dir + "/freezer.state");
+    return t && t->rfind("FROZEN", 0) == 0;
+  }
+  return keyed_value(dir + "/cgroup.events", "frozen").value_or(0) == 1;
+}
+
+}  // namespace
+
+FreezerState cgroup_freezer_state(const std::vector<std::string>& dirs) {
+  auto f = freezer_dir(dirs);
+  if (!f) return FreezerState::none;
+  const auto& [dir, v1] = *f;
+  // What was asked counts (a v1 FREEZING, a v2 freeze still settling): paused.
+  if (v1) {
+    auto t = read_text(dir + "/freezer.state");
+    return t && t->rfind("THAWED", 0) != 0 ? FreezerState::frozen : FreezerState::thawed;
+  }
+  return number_file(dir + "/cgroup.freeze").value_or(0) == 1 ? FreezerState::frozen : FreezerState::thawed;
+}
+
+Status cgroup_freeze(const std::vector<std::string>& dirs, bool freeze) {
+  auto f = freezer_dir(dirs);
+  if (!f) return Error::input("cgroup freezer", "the container has no freezer cgroup");
+  const auto& [dir, v1] = *f;
+  std::string file = dir + (v1 ? "/freezer.state" : "/cgroup.freeze");
+  std::string on = v1 ? "FROZEN" : "1", off = v1 ? "THAWED" : "0";
+  if (int e = write_text(file, freeze ? on : off)) return Error::sys("writing " + file, e);
+  if (!freeze) return ok();  // thawing takes effect at once
+  // v1 may stay FREEZING while a task cannot be frozen yet: writing FROZEN again retries.
+  for (int i = 1; i <= 5000; ++i) {
+    if (frozen_now(dir, v1)) return ok();
+    struct timespec ts {0, 1'000'000};
+    ::nanosleep(&ts, nullptr);
+    if (v1 && i % 50 == 0) (void)write_text(file, on);
+  }
+  (void)write_text(file, off);
+  return Error::input("cgroup freezer " + dir, "the processes were not frozen within 5 s (thawed again)");
 }
 
 Cgroup::~Cgroup() {

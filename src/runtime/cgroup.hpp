@@ -42,6 +42,13 @@ struct ControllerPlace {
 };
 std::vector<ControllerPlace> cgroup_controllers();
 
+// The freezer of a cgroup made with CgroupConfig::freezer, given its directories: v1's
+// freezer.state where one of them has it, else v2's cgroup.freeze. freeze() waits until
+// the kernel says FROZEN / "frozen 1" (bounded: 5 s, then thawed again and an error).
+enum class FreezerState { none, thawed, frozen };
+FreezerState cgroup_freezer_state(const std::vector<std::string>& dirs);
+Status cgroup_freeze(const std::vector<std::string>& dirs, bool freeze);
+
 class Cgroup {
  public:
   // Creates the run's cgroup (every directory, every limit written) or nothing at all.
@@ -62,6 +69,9 @@ class Cgroup {
   int kill_all();
   // Keeps the directories (an OCI container outlives this process); the caller owns them.
   std::vector<std::string> release();
+  // The parents of an exact path (OCI cgroupsPath "/default/ID") this run made, innermost
+  // first, for the new owner to remove when empty (after release()).
+  const std::vector<std::string>& made_parents() const { return made_parents_; }
   const std::string& display_path() const { return display_; }
 
  private:
@@ -79,6 +89,7 @@ class Cgroup {
   std::vector<Fd> procs_fds_;
   std::vector<int> procs_fd_numbers_, v1_procs_fd_numbers_;
   Fd v2_dir_fd_;
+  std::vector<std::string> made_parents_;  // innermost first
   std::string display_;  // the cgroup's path relative to each hierarchy's root
   bool released_ = false;
 };

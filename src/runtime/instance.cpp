@@ -61,7 +61,10 @@ Instance::Detached Instance::detach() {
   d.pid = launch_.pid;
   d.pidfd = std::move(launch_.pidfd);
   d.gate = std::move(launch_.gate);
-  if (cgroup_) d.cgroup_dirs = cgroup_->release();
+  if (cgroup_) {
+    d.cgroup_dirs = cgroup_->release();
+    d.cgroup_parents = cgroup_->made_parents();
+  }
   d.report = std::move(launch_.report);
   d.early_records = std::move(launch_.early_records);
   launch_.events.reset();

@@ -39,6 +39,7 @@ class Instance {
     pid_t pid = -1;
     Fd pidfd, gate;
     std::vector<std::string> cgroup_dirs;  // the run's cgroup, now the new owner's to remove
+    std::vector<std::string> cgroup_parents;  // parents it made (innermost first): rmdir when empty
     std::vector<StubRecord> early_records;  // read during a handshake, before the pipe
     Fd report;  // the report pipe's read end: the stub's records until exec (OCI create reads kReady)
   };

@@ -59,7 +59,7 @@ check_completion() {
   got=$(complete_bash "$@")
   [[ $got == "$want" ]] || complain "completing \"$*\": got \"$got\", want \"$want\""
 }
-check_completion "compare create delete doctor exec features kill list pipeline ps run spec start state " rdbox ""
+check_completion "compare create delete doctor exec features kill list pause pipeline ps resume run spec start state " rdbox ""
 check_completion "--all " rdbox kill --a
 check_completion "clone fork spawn vfork " rdbox run --mode ""
 check_completion "json none text " rdbox run --report ""

@@ -112,6 +112,30 @@ has clone3_in_cgroup '0::/rdbox-' "$out"
 out=$(rdbox run --report none --cgroup-parent nope --pids 5 -- true 2>&1)
 check bad_parent_125 125 "$?"
 
+# The OCI runtime's pause/resume on v2: cgroup.freeze (this host's v1 freezer is
+# tested by the integration tests). The container ticks into a file; frozen, it does not.
+mkdir -p /oci
+cat > /oci/config.json <<'JSON'
+{"ociVersion":"1.0.2","root":{"path":"/rootfs"},"linux":{"cgroupsPath":"/ocip/c1","namespaces":[{"type":"pid"},{"type":"mount"}]},
+ "process":{"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0},"args":["sh","-c","while :; do echo t >> /tmp/ticks; sleep 0.05; done"]},
+ "mounts":[{"destination":"/proc","type":"proc","source":"proc"}]}
+JSON
+oci() { rdbox --root /tmp/oci "$@"; }
+oci create --bundle /oci c1 </dev/null >/dev/null 2>&1 && oci start c1
+sleep 0.5
+out=$(oci pause c1 2>&1)
+check oci_pause "" "$out"
+has oci_paused '"status": "paused"' "$(oci state c1 2>&1)"
+check oci_cgroup_freeze 1 "$(cat /sys/fs/cgroup/ocip/c1/cgroup.freeze 2>&1)"
+n1=$(wc -l < /rootfs/tmp/ticks); sleep 0.5; n2=$(wc -l < /rootfs/tmp/ticks)
+check oci_frozen "$n1" "$n2"
+oci resume c1; sleep 0.5; n3=$(wc -l < /rootfs/tmp/ticks)
+check oci_thawed yes "$([ "$n3" -gt "$n2" ] && echo yes || echo "no: $n2 then $n3")"
+has oci_running '"status": "running"' "$(oci state c1 2>&1)"
+oci pause c1; oci delete --force c1
+check oci_delete_paused 0 "$?"
+check oci_nothing_left "" "$(ls /tmp/oci; ls /sys/fs/cgroup | grep ocip)"
+
 check no_cgroup_left "" "$(ls /sys/fs/cgroup | grep rdbox)"
 if [ -e /bench ]; then
   n=$(cat /bench); echo "BENCH rounds $n"
