@@ -188,6 +188,7 @@ PlanView Plan::view() const {
   v.gid = gid;
   v.trace = trace;
   v.gate_fd = start_fifo ? start_fifo.get() : -1;
+  for (std::size_t i = 0; i < 3; ++i) v.close_at_gate[i] = close_at_gate[i];
   v.new_session = new_session;
   v.controlling_tty = controlling_tty;
   v.groups = groups.data();

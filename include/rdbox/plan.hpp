@@ -199,6 +199,7 @@ struct PlanView {
   const char* gid_map = nullptr;
   int sync_fd = -1;                  // read end of the barriers' pipe: one byte per barrier
   int gate_fd = -1;                  // the start barrier reads here instead (an OCI exec fifo)
+  int close_at_gate[3] = {-1, -1, -1};  // closed before it says kReady (Plan::close_at_gate)
   bool new_session = false;          // the session step: setsid()
   bool controlling_tty = false;      //   and TIOCSCTTY on fd 0
   const std::uint32_t* groups = nullptr;  // supplementary groups set with --user (none: cleared)
@@ -298,6 +299,10 @@ struct Plan {
   std::optional<CgroupConfig> cgroup; // made by the Instance; the stub joins it first
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   Fd start_fifo;                      // set by the OCI runtime: the gate is this fifo (gate_fd)
+  // Set by the OCI runtime with a terminal: rdbox's saved copies of its caller's stdio,
+  // which the clone inherits. An engine reads create's output to EOF (containerd's shim
+  // does): the init must not hold them while it waits for start.
+  std::array<int, 3> close_at_gate{-1, -1, -1};
   bool new_session = false, controlling_tty = false;
   std::vector<std::uint32_t> groups;  // supplementary groups (with set_user)
   bool needs_sync() const { return parent_maps || start_gate; }

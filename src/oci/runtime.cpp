@@ -195,6 +195,8 @@ class StdioSwap {
       if (::dup2(fd, i) < 0) return Error::sys("terminal as stdio", errno);
     return ok();
   }
+  // The saved copies (the clone inherits them).
+  std::array<int, 3> saved() const { return {saved_[0], saved_[1], saved_[2]}; }
   void restore() {
     if (!active_) return;
     for (int i = 0; i < 3; ++i)
@@ -521,6 +523,7 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
     if (!pt) return pt.error();
     pty = std::move(pt.value());
     if (auto s = swap.swap_to(pty.slave.get()); !s) return s;
+    if (fifo_gate) out.plan.close_at_gate = swap.saved();
   }
   Step failed = Step::spawn;
   auto inst = Instance::create(out.plan, out.stack, false, &failed);

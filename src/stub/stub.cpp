@@ -120,6 +120,8 @@ int step_barrier(const PlanView* v, unsigned item) {
     // OCI create: say the container is set up (rdbox create exits on it), then wait for
     // `rdbox start`'s byte on the fifo. This process holds the fifo open for writing too,
     // so it never sees EOF: it waits until started or killed.
+    for (int c : v->close_at_gate)
+      if (c > 2) sys::call(SYS_close, c);
     if (sys::failed(write_record(v->report_fd, Step::barrier, item, 0, kReady))) return EPIPE;
     fd = v->gate_fd;
     // Signals reach it while it waits, as they would reach the container's process: a

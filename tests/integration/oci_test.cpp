@@ -5,11 +5,15 @@
 // runtime-tools): the lifecycle and its states, exit codes, the pid file, exec, hooks,
 // and one error line with exit 1 and nothing left behind for bad input.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -528,4 +532,67 @@ TEST_F(Oci, PauseWithoutACgroupIsOneError) {
   EXPECT_NE(r.err.find("cgroupsPath"), std::string::npos) << r.err;
   EXPECT_EQ(state("n1")["status"], "created");
   EXPECT_EQ(run(oci({"delete", "n1"})).exit_code, 0);
+}
+
+// A terminal: the pty's master arrives over --console-socket (SCM_RIGHTS) and is the
+// process's stdio. create's own output is read to EOF by engines (containerd's shim reads
+// it through a pipe before it calls start): the waiting init must not hold that pipe.
+TEST_F(Oci, TerminalOverTheConsoleSocketAndCreateOutputEnds) {
+  std::string sock = tmp / "console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(sock.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::string b = bundle({"sh", "-c", "test -t 0 && test -t 1 && echo isatty; exit 0"},
+                         [](json& c) { c["process"]["terminal"] = true; });
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  RunOptions o;
+  o.stdout_fd = out[1];
+  Result c = run(oci({"create", "--bundle", b, "--console-socket", sock, "t1"}), o);
+  ::close(out[1]);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  // rdbox has exited: no one else may hold the pipe (EOF, not a wait for start).
+  struct pollfd eof {out[0], POLLIN, 0};
+  bool ended = ::poll(&eof, 1, 2000) == 1;
+  char byte = 0;
+  EXPECT_TRUE(ended && ::read(out[0], &byte, 1) == 0) << "the created container holds create's stdout";
+  ::close(out[0]);
+  int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  ::close(listener);
+  ASSERT_GE(conn, 0) << "create did not connect to the console socket";
+  char name[64] = {};
+  struct iovec iov {name, sizeof name - 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+  ::close(conn);
+  ASSERT_GT(n, 0);
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  ASSERT_NE(cm, nullptr);
+  ASSERT_EQ(cm->cmsg_type, SCM_RIGHTS);
+  int master;
+  std::memcpy(&master, CMSG_DATA(cm), sizeof master);
+  ASSERT_EQ(run(oci({"start", "t1"})).exit_code, 0);
+  std::string got;
+  for (int i = 0; i < 50 && got.find("isatty") == std::string::npos; ++i) {
+    struct pollfd pf {master, POLLIN, 0};
+    if (::poll(&pf, 1, 100) <= 0) continue;
+    char buf[256];
+    ssize_t r = ::read(master, buf, sizeof buf);
+    if (r <= 0) break;
+    got.append(buf, static_cast<std::size_t>(r));
+  }
+  ::close(master);
+  EXPECT_NE(got.find("isatty"), std::string::npos) << got;
+  EXPECT_TRUE(wait_until([&] { return state("t1")["status"] == "stopped"; }, 5s));
+  EXPECT_EQ(run(oci({"delete", "--force", "t1"})).exit_code, 0);
 }
