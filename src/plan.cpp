@@ -105,11 +105,15 @@ void build_program(Plan& p) {
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the capabilities
   // are dropped then (as runc does), as late as possible otherwise.
   bool early_seccomp = !p.seccomp.empty() && !p.no_new_privs;
+  // The session keyring is made before a filter that may deny keyctl (docker's and
+  // runtime-tools' profiles do), as runc does; then it is owned by the setup's ids (its
+  // possessor, the process, keeps every right on it).
+  add(Step::keyring, p.new_keyring && early_seccomp, true);
   add(Step::seccomp, early_seccomp);
   add(Step::caps, p.set_caps, false, 0);  // the bounding set dropped, capabilities kept across the switch
   add(Step::user, p.set_user);
   add(Step::pdeathsig, p.set_user && p.die_with_parent);  // again: setresuid cleared it
-  add(Step::keyring, p.new_keyring, true);  // owned by the final ids
+  add(Step::keyring, p.new_keyring && !early_seccomp, true);  // owned by the final ids
   add(Step::caps, p.set_caps, false, 1);  // the sets themselves, with the final ids
   add(Step::probe, p.trace);
   add(Step::barrier, p.start_gate, false, static_cast<std::uint32_t>(Barrier::start));

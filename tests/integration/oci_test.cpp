@@ -596,3 +596,18 @@ TEST_F(Oci, TerminalOverTheConsoleSocketAndCreateOutputEnds) {
   EXPECT_TRUE(wait_until([&] { return state("t1")["status"] == "stopped"; }, 5s));
   EXPECT_EQ(run(oci({"delete", "--force", "t1"})).exit_code, 0);
 }
+
+// Without noNewPrivileges the profile is loaded before the capabilities are dropped (as
+// runc); a profile that denies keyctl (docker's does, and runtime-tools') must not stop
+// the container's own session keyring, which is joined before it.
+TEST_F(Oci, ASeccompProfileDenyingKeyctlLeavesTheSessionKeyring) {
+  std::string b = bundle({"sh", "-c", "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status"}, [](json& c) {
+    c["process"]["noNewPrivileges"] = false;
+    c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                             {"syscalls", {{{"names", {"keyctl", "add_key", "request_key"}},
+                                            {"action", "SCMP_ACT_ERRNO"}}}}};
+  });
+  Result r = run(oci({"run", "--bundle", b, "kr1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "NoNewPrivs:\t0\nSeccomp:\t2\n");
+}
