@@ -17,6 +17,11 @@ for p in containerd ctr containerd-shim-runc-v2; do
 done
 [[ -x $src/rootfs/bin/busybox ]] || skip "no rootfs (scripts/make-rootfs.sh rootfs)"
 
+# ctr and the shim make these; the ones that were not there before go (when empty).
+made_dirs=()
+for d in /run/containerd /run/containerd/fifo /run/containerd/s /run/containerd/runc; do
+  [[ -e $d ]] || made_dirs=("$d" "${made_dirs[@]}")
+done
 work=$(mktemp -d /tmp/rdbox-ctd.XXXXXX)
 ns=rdbox-test-$$
 status=0
@@ -41,6 +46,7 @@ cleanup() {
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$work"
   rmdir "/run/containerd/runc/$ns" 2>/dev/null
+  for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null; done
 }
 trap cleanup EXIT
 
@@ -107,7 +113,8 @@ if command -v script >/dev/null; then
   [[ $rc == 5 && $out == *isatty* ]] && ok "run -t" || fail "run -t: rc $rc [$out]"
 fi
 
-# Nothing left: no task, no state under the shim's --root, no cgroup.
+# Nothing left: no task, no state under the shim's --root, no cgroup (the directories
+# containerd itself made go in the cleanup).
 [[ -z $(ctr_ task ls -q) ]] || fail "tasks left: $(ctr_ task ls -q)"
 left=$(ls -A "/run/containerd/runc/$ns" 2>/dev/null)
 [[ -z $left ]] && ok "no state left" || fail "state left under /run/containerd/runc/$ns: $left"
