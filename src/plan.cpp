@@ -449,7 +449,7 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   // rdbox's end of the pipe; rdbox is suspended until exec there anyway.
   bool shared_files = (p.clone_flags & CLONE_FILES) && (p.clone_flags & CLONE_VFORK);
   p.life_pipe = p.new_pid && p.die_with_parent && !shared_files;
-  if (p.init || p.pid_fork || p.pipeline) {
+  if (p.init || p.pid_fork || (p.pipeline && p.new_pid)) {
     p.arg_start = facts.arg_start;
     p.arg_end = facts.arg_end;
     p.env_start = facts.env_start;

@@ -25,6 +25,12 @@ case $case in
   failing) args=(run --report json -- /nonexistent/command); want=127 ;;
   dry_run) args=(run --dry-run --mode spawn -e $'X=\xff' -- true $'\xfe'); want=0 ;;
   compare) args=(compare --modes fork,vfork,clone -n 3 --format json -- true); want=0 ;;
+  pipeline)
+    # Three stages, the middle one not found, the JSON report. No new PID namespace: its
+    # PID 1 overwrites rdbox's argv where /proc/self/stat says it is, which under valgrind
+    # is valgrind's own, not the client's.
+    args=(pipeline --pipefail --report json -- 'echo data' 'rdbox-vg-no-such-command' 'sh -c "cat; exit 4"')
+    want=4 ;;
   *) echo "unknown case $case" >&2; exit 2 ;;
 esac
 valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \

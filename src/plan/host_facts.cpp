@@ -57,10 +57,10 @@ HostFacts HostFacts::probe(const SandboxConfig& c) {
     struct sigaction sa {};
     if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL) f.non_default_signals |= 1ULL << (sig - 1);
   }
-  // The init, the fork-mode relay and a pipeline's parent overwrite their copy of rdbox's
-  // argv and environment.
+  // The init, the fork-mode relay and a pipeline's parent at PID 1 overwrite their copy of
+  // rdbox's argv and environment (without a new PID namespace rdbox itself is in view).
   const NamespaceEntry* pid = c.find_namespace(CLONE_NEWPID);
-  if (c.init || c.pipeline || (pid && c.launch.mode == Mode::fork)) read_blocks(f);
+  if (c.init || (pid && (c.pipeline || c.launch.mode == Mode::fork))) read_blocks(f);
   return f;
 }
 

@@ -191,7 +191,8 @@ int step_pipeline(const PlanView* v) {
   // descriptors until shed_rdbox. Each stage's exec makes it dumpable again.
   sys::call(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   // rdbox's command line and environment in this copy of its memory, before any stage can
-  // look at this process (shed_rdbox does it again, with the descriptors).
+  // look at this process (shed_rdbox does it again, with the descriptors). Set only when
+  // this is PID 1 of a new PID namespace: otherwise rdbox itself is in the stages' view.
   overwrite(v->arg_start, v->arg_end, "rdbox-init");
   overwrite(v->env_start, v->env_end, nullptr);
   long self = sys::call(SYS_getpid);
