@@ -55,43 +55,6 @@ std::vector<std::string> container(std::vector<std::string> before, const std::v
 
 std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
 
-// Every directory rdbox-<pid>-<n> in every cgroup hierarchy left by one of the rdbox
-// processes `pids` (all finished): a leak. (Other tests run at the same time.)
-std::vector<std::string> leftover_cgroups(const std::vector<pid_t>& pids) {
-  std::vector<std::string> out;
-  std::ifstream mi("/proc/self/mountinfo");
-  std::string line;
-  std::vector<std::string> mounts;
-  while (std::getline(mi, line))
-    if (line.find(" - cgroup") != std::string::npos) {
-      std::istringstream in(line);
-      std::string f[5];
-      for (auto& x : f) in >> x;
-      mounts.push_back(f[4]);
-    }
-  for (const auto& m : mounts) {
-    std::vector<std::string> stack{m};
-    for (int budget = 0; !stack.empty() && budget < 2000; ++budget) {
-      std::string dir = stack.back();
-      stack.pop_back();
-      DIR* d = ::opendir(dir.c_str());
-      if (!d) continue;
-      while (struct dirent* e = ::readdir(d)) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        std::string sub = dir + "/" + e->d_name;
-        long pid = 0;
-        if (std::sscanf(e->d_name, "rdbox-%ld-", &pid) == 1) {
-          if (std::find(pids.begin(), pids.end(), static_cast<pid_t>(pid)) != pids.end()) out.push_back(sub);
-        } else {
-          stack.push_back(sub);
-        }
-      }
-      ::closedir(d);
-    }
-  }
-  return out;
-}
-
 bool can_make_cgroups() {
   if (!is_root()) return false;
   Result r = run({"run", "--pids", "100", "--", "/bin/true"});
@@ -272,7 +235,7 @@ TEST_F(Confinement, TheReportSaysWhatTheCommandHeldReadInside) {
 }
 
 TEST_F(Confinement, BadInputIsOneLineAnd125) {
-  std::vector<pid_t> pids;
+  std::set<pid_t> pids;
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"run", "--memory", "0", "--", "true"},
            {"run", "--memory", "-5M", "--", "true"},
@@ -296,7 +259,7 @@ TEST_F(Confinement, BadInputIsOneLineAnd125) {
     Result r = run(args);
     EXPECT_EQ(r.exit_code, 125) << join(args, " ") << ": " << r.err;
     EXPECT_EQ(split_lines(r.err).size(), 1u) << join(args, " ") << ": " << r.err;
-    pids.push_back(r.pid);
+    pids.insert(r.pid);
   }
   EXPECT_EQ(leftover_cgroups(pids), std::vector<std::string>{});
 }
@@ -311,7 +274,7 @@ TEST_F(Confinement, RootlessCgroupsAreRefusedNotIgnored) {
 
 TEST_F(Confinement, MemoryLimitEndsInAnOomKillThatIsReported) {
   if (!can_make_cgroups()) GTEST_SKIP() << "no writable cgroup here (root only)";
-  std::vector<pid_t> pids;
+  std::set<pid_t> pids;
   for (const auto& mode : std::vector<std::string>{"fork", "vfork", "clone"}) {
     Result r = run({"run", "--mode", mode, "--report", "json", "--memory", "32M", "--memory-swap", "32M", "--",
                     "/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=100M count=1"});
@@ -320,12 +283,12 @@ TEST_F(Confinement, MemoryLimitEndsInAnOomKillThatIsReported) {
     ASSERT_TRUE(j) << r.err;
     EXPECT_EQ((*j)["cgroup"]["oom_killed"], true) << mode << (*j)["cgroup"].dump();
     EXPECT_TRUE((*j)["cgroup"]["memory_peak_bytes"].is_number()) << (*j)["cgroup"].dump();
-    pids.push_back(r.pid);
+    pids.insert(r.pid);
   }
   Result t = run({"run", "--memory", "32M", "--memory-swap", "32M", "--", "/bin/sh", "-c",
                   "dd if=/dev/zero of=/dev/null bs=100M count=1"});
   EXPECT_NE(t.err.find("(out of memory)"), std::string::npos) << t.err;
-  pids.push_back(t.pid);
+  pids.insert(t.pid);
   EXPECT_EQ(leftover_cgroups(pids), std::vector<std::string>{});
 }
 
@@ -338,7 +301,7 @@ TEST_F(Confinement, AForkBombStopsAtThePidsLimitAndIsCleanedUp) {
   // PID namespace ends with its PID 1; without one, rdbox (their subreaper) and the cgroup
   // end the rest. The fixture checks that no process outlives the test.
   std::string bomb = "b() { b & b & sleep 30; }; b & sleep 1; echo done";
-  std::vector<pid_t> pids;
+  std::set<pid_t> pids;
   for (bool in_container : {true, false}) {
     std::vector<std::string> args{"run", "--report", "json", "--pids", "20"};
     if (in_container) args.insert(args.end(), {"--rootfs", rootfs()});
@@ -354,7 +317,7 @@ TEST_F(Confinement, AForkBombStopsAtThePidsLimitAndIsCleanedUp) {
       EXPECT_LE((*j)["cgroup"]["pids_peak"].get<int>(), 20);
     }
     EXPECT_TRUE((*j)["cgroup"]["killed_leftovers"].is_number());
-    pids.push_back(r.pid);
+    pids.insert(r.pid);
   }
   EXPECT_EQ(leftover_cgroups(pids), std::vector<std::string>{});
 }

@@ -47,40 +47,6 @@ inline std::string mount_diff(const std::vector<std::string>& before, const std:
 // Every cgroup directory rdbox-<pid>-<n>, in every mounted hierarchy, whose <pid> is one of
 // `ours` (rdbox processes this test started) and is gone: what a run left behind. (Other
 // rdbox runs on the machine, other tests' or other users', are not this test's.)
-inline std::vector<std::string> leftover_cgroups(const std::set<pid_t>& ours) {
-  std::vector<std::string> out, roots;
-  std::ifstream mi("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mi, line))
-    if (line.find(" - cgroup") != std::string::npos) {
-      std::istringstream in(line);
-      std::string f[5];
-      for (auto& x : f) in >> x;
-      roots.push_back(f[4]);
-    }
-  for (const auto& m : roots) {
-    std::vector<std::string> stack{m};
-    for (int budget = 0; !stack.empty() && budget < 5000; ++budget) {
-      std::string dir = stack.back();
-      stack.pop_back();
-      DIR* d = ::opendir(dir.c_str());
-      if (!d) continue;
-      while (struct dirent* e = ::readdir(d)) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        std::string sub = dir + "/" + e->d_name;
-        long pid = 0;
-        if (std::sscanf(e->d_name, "rdbox-%ld-", &pid) == 1) {
-          if (ours.count(static_cast<pid_t>(pid)) && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-            out.push_back(sub);
-        } else {
-          stack.push_back(sub);
-        }
-      }
-      ::closedir(d);
-    }
-  }
-  return out;
-}
 
 // Names in a directory (not . and ..).
 inline std::set<std::string> entries(const std::string& dir) {
@@ -156,7 +122,7 @@ inline void expect_nothing_left(const HostSnapshot& before, const std::set<pid_t
     auto after = mount_table();
     EXPECT_EQ(after, before.mounts) << "the mount table changed:" << mount_diff(before.mounts, after);
   }
-  EXPECT_EQ(leftover_cgroups(ours), std::vector<std::string>{}) << "cgroup directories of rdbox runs that are gone";
+  EXPECT_EQ(itest::leftover_cgroups(ours), std::vector<std::string>{}) << "cgroup directories of rdbox runs that are gone";
   for (const auto& d : private_dirs) {
     auto left = entries(d);
     EXPECT_TRUE(left.empty()) << d << " (TMPDIR of the runs) holds: " << join({left.begin(), left.end()}, " ");
