@@ -112,7 +112,7 @@ Expected<Bundle> load_bundle(const std::string& dir, bool require_args) {
   auto b = parse_config(*text, po);
   if (!b) {
     Error e = b.error();
-    e.context = "config.json: " + e.context;
+    if (e.context.rfind("config.json", 0) != 0) e.context = "config.json: " + e.context;
     return e;
   }
   return b;
