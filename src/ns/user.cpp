@@ -150,6 +150,13 @@ Status plan_namespaces(const SandboxConfig& c, Plan& p, const HostFacts& facts) 
   std::uint64_t ns = 0, joined = 0;
   for (const auto& n : c.namespaces) (n.path.empty() ? ns : joined) |= n.kind;
   p.namespaces = ns;
+  if (joined & CLONE_NEWPID) {
+    // setns(CLONE_NEWPID) moves only the caller's future children: the stub could not
+    // join one for itself. The caller joins it before the launch (rdbox create and exec do).
+    const NamespaceEntry* pid = c.find_namespace(CLONE_NEWPID);
+    return Error::input(pid ? pid->origin : "namespaces",
+                        "a PID namespace given by path is joined by the caller before the launch, not by the plan");
+  }
   if (!ns && !joined && !c.processes[0].user) return ok();
   if (auto s = open_joins(c, p); !s) return s;
   bool newuser = ns & CLONE_NEWUSER;

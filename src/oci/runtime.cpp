@@ -284,33 +284,54 @@ unsigned long long ns_inode(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-// The processes of a container: its init and those in its PID namespace (or, sharing
-// the host's, its mount namespace). Never the host's own namespaces' members.
-std::vector<int> container_pids(const ContainerState& s) {
-  std::vector<int> out;
-  if (!init_alive(s.pid, s.starttime)) return out;
-  out.push_back(s.pid);
-  std::string base = "/proc/" + std::to_string(s.pid) + "/ns/";
-  const char* kind = nullptr;
-  unsigned long long want = 0;
-  for (const char* k : {"pid", "mnt"}) {
-    unsigned long long ino = ns_inode(base + k);
-    if (ino && ino != ns_inode(std::string("/proc/self/ns/") + k)) {
-      kind = k;
-      want = ino;
-      break;
-    }
-  }
-  if (!kind) return out;
+// The members of namespace `kind` (a /proc/PID/ns name) whose inode is `ino`, but `skip`.
+void ns_members(const char* kind, unsigned long long ino, pid_t skip, std::vector<int>& out) {
   DIR* d = ::opendir("/proc");
-  if (!d) return out;
+  if (!d) return;
   while (struct dirent* e = ::readdir(d)) {
     char* end;
     long pid = std::strtol(e->d_name, &end, 10);
-    if (*end || pid <= 0 || pid == s.pid) continue;
-    if (ns_inode("/proc/" + std::string(e->d_name) + "/ns/" + kind) == want) out.push_back(static_cast<int>(pid));
+    if (*end || pid <= 0 || pid == skip) continue;
+    if (ns_inode("/proc/" + std::string(e->d_name) + "/ns/" + kind) == ino) out.push_back(static_cast<int>(pid));
   }
   ::closedir(d);
+}
+
+// The init is PID 1 of its PID namespace (the last NSpid), i.e. the namespace is its own
+// and not one it joined (a pod's, under CRI).
+bool init_owns_pid_ns(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("NSpid:", 0) == 0) {
+      auto last = line.find_last_of(" \t");
+      return last != std::string::npos && line.substr(last + 1) == "1" && line.find_first_of(" \t") != last;
+    }
+  return false;
+}
+
+// The processes of a container: its init and those in its PID namespace when that is its
+// own. A PID namespace it joined (a pod's) holds other containers too: then those in its
+// cgroup (exec joins it; they are found after the init is gone as well), or without one
+// those in its mount namespace (rdbox makes one per container). Never the host's own
+// namespaces' members.
+std::vector<int> container_pids(const ContainerState& s) {
+  std::vector<int> out;
+  bool alive = init_alive(s.pid, s.starttime);
+  if (alive) out.push_back(s.pid);
+  std::string base = "/proc/" + std::to_string(s.pid) + "/ns/";
+  if (alive && init_owns_pid_ns(s.pid)) {
+    unsigned long long ino = ns_inode(base + "pid");
+    if (ino && ino != ns_inode("/proc/self/ns/pid")) ns_members("pid", ino, s.pid, out);
+    return out;
+  }
+  if (!s.cgroup_dirs.empty()) {
+    for (pid_t pid : cgroup_procs(s.cgroup_dirs))
+      if (pid != s.pid || !alive) out.push_back(static_cast<int>(pid));
+    return out;
+  }
+  unsigned long long ino = alive ? ns_inode(base + "mnt") : 0;
+  if (ino && ino != ns_inode("/proc/self/ns/mnt")) ns_members("mnt", ino, s.pid, out);
   return out;
 }
 
@@ -641,11 +662,10 @@ Status kill(const Globals& g, const std::string& id, const std::string& signal, 
   if (!dir) return dir.error();
   auto st = dir->read();
   if (!st) return st.error();
-  if (st->status == "stopped") {
-    if (all) return ok();  // as runc: nothing is left to signal
-    return Error::input("container \"" + id + "\"", "is not running");
-  }
+  if (st->status == "stopped" && !all) return Error::input("container \"" + id + "\"", "is not running");
   if (!all) return signal_process(st->pid, st->starttime, sig);
+  // Stopped, with --all: no error (runc's rule); what its init left in a PID namespace
+  // it shared (containerd's shim kills it after the init's exit) is still signalled.
   for (int pid : container_pids(*st))
     (void)signal_process(pid, pid == st->pid ? st->starttime : 0, sig);
   return ok();
@@ -665,8 +685,10 @@ Status remove(const Globals& g, const std::string& id, bool force) {
     if (!force)
       return Error::input("container \"" + id + "\"", "is " + st->status + ": stop it first, or delete --force");
   }
+  // Stopped, a container that shared a PID namespace may have left processes (in its
+  // cgroup): they go too, as runc's destroy does.
+  for (int pid : container_pids(*st)) (void)signal_process(pid, pid == st->pid ? st->starttime : 0, SIGKILL);
   if (st->status != "stopped") {
-    for (int pid : container_pids(*st)) (void)signal_process(pid, pid == st->pid ? st->starttime : 0, SIGKILL);
     // A frozen process dies once thawed (v1 keeps even SIGKILL pending until then).
     if (st->status == "paused") (void)cgroup_freeze(st->cgroup_dirs, false);
     if (!wait_stopped(*st, 10000)) return Error::input("container \"" + id + "\"", "did not stop within 10 s of SIGKILL");
