@@ -447,6 +447,17 @@ void join_cgroups_of(pid_t init, pid_t pid) {
   }
 }
 
+// process.oomScoreAdj, written for the process before it runs (create's init, exec's
+// process: both still wait at their gate); children inherit it.
+Status set_oom_score_adj(pid_t pid, std::optional<int> value) {
+  if (!value) return ok();
+  std::ofstream oom("/proc/" + std::to_string(pid) + "/oom_score_adj");
+  oom << *value << std::flush;
+  if (!oom)
+    return Error::input("process.oomScoreAdj", std::to_string(*value) + " was refused (lowering it needs CAP_SYS_RESOURCE)");
+  return ok();
+}
+
 Status write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return ok();
   return write_file_atomic(path, std::to_string(pid), 0644);
@@ -600,13 +611,7 @@ Status create(const Globals& g, const CreateArgs& a) {
   if (auto s = await_ready(d, c.plan, g); !s) return fail(s.error());
   if (master)
     if (auto s = send_console(a.console_socket, master.get()); !s) return fail(s.error());
-  if (b->process.oom_score_adj) {
-    std::ofstream oom("/proc/" + std::to_string(d.pid) + "/oom_score_adj");
-    oom << *b->process.oom_score_adj << std::flush;
-    if (!oom)
-      return fail(Error::input("process.oomScoreAdj", std::to_string(*b->process.oom_score_adj) +
-                                                          " was refused (lowering it needs CAP_SYS_RESOURCE)"));
-  }
+  if (auto s = set_oom_score_adj(d.pid, b->process.oom_score_adj); !s) return fail(s.error());
   if (auto s = apply_sysctls(d.pid, b->sysctl); !s) return fail(s.error());
   ContainerState st = new_state(*b, a.id);
   st.pid = d.pid;
@@ -922,6 +927,7 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   if (!inst) return inst.error();
   pty.slave.reset();
   join_cgroups_of(st.pid, inst.value()->pid());
+  if (auto s = set_oom_score_adj(inst.value()->pid(), extras.oom_score_adj); !s) return s.error();
   if (pty.master)
     if (auto s = send_console(a.console_socket, pty.master.get()); !s) return s.error();
   if (!a.detach) {

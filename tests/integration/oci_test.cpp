@@ -724,3 +724,25 @@ TEST_F(Oci, AContainerJoinsAPodsNamespacesByPathPidIncluded) {
   for (const char* h : {"freezer", "unified", "memory", "pids", ""})
     EXPECT_FALSE(file_exists(std::string("/sys/fs/cgroup/") + h + "/" + top)) << h << ": the cgroup was left";
 }
+
+// process.oomScoreAdj applies to the container's init and to an exec'd process (its own
+// process JSON, as containerd's shim passes the container's process with it): each writes
+// it before the process runs. Raising it needs no privilege.
+TEST_F(Oci, OomScoreAdjOfTheInitAndOfAnExec) {
+  int mine = std::stoi(read_text("/proc/self/oom_score_adj"));
+  std::string b = bundle({"sh", "-c", "cat /proc/self/oom_score_adj; exec sleep 30"},
+                         [&](json& c) { c["process"]["oomScoreAdj"] = mine + 300; });
+  ASSERT_EQ(create("o1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "o1"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return container_out("o1") == std::to_string(mine + 300) + "\n"; }, 5s))
+      << container_out("o1");
+  json proc = {{"args", {"cat", "/proc/self/oom_score_adj"}},
+               {"env", {"PATH=/bin"}},
+               {"cwd", "/"},
+               {"user", {{"uid", 0}, {"gid", 0}}},
+               {"oomScoreAdj", mine + 400}};
+  Result e = run(oci({"exec", "--process", tmp.write("oom.json", proc.dump()), "o1"}));
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out, std::to_string(mine + 400) + "\n");
+  EXPECT_EQ(run(oci({"delete", "--force", "o1"})).exit_code, 0);
+}
