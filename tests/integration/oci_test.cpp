@@ -746,3 +746,19 @@ TEST_F(Oci, OomScoreAdjOfTheInitAndOfAnExec) {
   EXPECT_EQ(e.out, std::to_string(mine + 400) + "\n");
   EXPECT_EQ(run(oci({"delete", "--force", "o1"})).exit_code, 0);
 }
+
+// A mount on a path that is a mounted file already: a linux.devices entry that is a
+// default device too (containerd's privileged containers list every host device), and a
+// file bound over a bound file. The later mount goes on top.
+TEST_F(Oci, AMountOnAMountedFileGoesOnTop) {
+  std::string first = tmp.write("first", "first\n"), second = tmp.write("second", "second\n");
+  std::string b = bundle({"sh", "-c", "stat -c '%t,%T' /dev/full; cat /dev/termination-log"}, [&](json& c) {
+    c["linux"]["devices"] = {{{"path", "/dev/full"}, {"type", "c"}, {"major", 1}, {"minor", 7}, {"fileMode", 438}}};
+    for (const auto& src : {first, second})
+      c["mounts"].push_back({{"destination", "/dev/termination-log"}, {"type", "bind"}, {"source", src},
+                             {"options", {"rbind", "rprivate", "rw"}}});
+  });
+  Result r = run(oci({"run", "--bundle", b, "m1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1,7\nsecond\n");
+}
