@@ -749,16 +749,19 @@ TEST_F(Oci, OomScoreAdjOfTheInitAndOfAnExec) {
 
 // A mount on a path that is a mounted file already: a linux.devices entry that is a
 // default device too (containerd's privileged containers list every host device), and a
-// file bound over a bound file. The later mount goes on top.
+// file bound over a bound file. The later mount goes on top. The host's /dev/ptmx listed
+// there leaves the container's own (a link into its devpts, as runc makes it).
 TEST_F(Oci, AMountOnAMountedFileGoesOnTop) {
   std::string first = tmp.write("first", "first\n"), second = tmp.write("second", "second\n");
-  std::string b = bundle({"sh", "-c", "stat -c '%t,%T' /dev/full; cat /dev/termination-log"}, [&](json& c) {
-    c["linux"]["devices"] = {{{"path", "/dev/full"}, {"type", "c"}, {"major", 1}, {"minor", 7}, {"fileMode", 438}}};
+  std::string cmd = "stat -c '%t,%T' /dev/full; cat /dev/termination-log; readlink /dev/ptmx";
+  std::string b = bundle({"sh", "-c", cmd}, [&](json& c) {
+    c["linux"]["devices"] = {{{"path", "/dev/full"}, {"type", "c"}, {"major", 1}, {"minor", 7}, {"fileMode", 438}},
+                             {{"path", "/dev/ptmx"}, {"type", "c"}, {"major", 5}, {"minor", 2}, {"fileMode", 438}}};
     for (const auto& src : {first, second})
       c["mounts"].push_back({{"destination", "/dev/termination-log"}, {"type", "bind"}, {"source", src},
                              {"options", {"rbind", "rprivate", "rw"}}});
   });
   Result r = run(oci({"run", "--bundle", b, "m1"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "1,7\nsecond\n");
+  EXPECT_EQ(r.out, "1,7\nsecond\npts/ptmx\n");
 }
