@@ -109,13 +109,14 @@ for t in pause image; do
   ctr_ image import "$work/$t.tar" >/dev/null || { echo "ctr image import $t failed"; exit 1; }
 done
 
-# pod.json NAME PID_MODE [PRIVILEGED]: a host-network pod (namespace modes: 0 POD, 1 CONTAINER, 2 NODE).
+# pod.json NAME PID_MODE [PRIVILEGED [LINUX_EXTRA]]: a host-network pod (namespace modes:
+# 0 POD, 1 CONTAINER, 2 NODE).
 pod_json() {
   local priv=${3:-false}
   cat >"$work/$1.json" <<EOF
 {"metadata": {"name": "$1", "namespace": "rdbox-test", "uid": "$1-$$", "attempt": 0},
  "log_directory": "$work/logs/$1",
- "linux": {"cgroup_parent": "/$cg",
+ "linux": {"cgroup_parent": "/$cg", ${4:-}
            "security_context": {"privileged": $priv, "namespace_options": {"network": 2, "pid": $2, "ipc": 0}}}}
 EOF
 }
@@ -183,15 +184,17 @@ cri rm "$c1" "$c2" >/dev/null && [[ -z $(cri ps -aq) ]] && ok "rm" || fail "rm: 
 cri stopp "$pod" >/dev/null && cri rmp "$pod" >/dev/null && [[ -z $(cri pods -q) ]] && ok "stopp + rmp" ||
   fail "stopp + rmp: [$(cri pods)]"
 
-# --- a pod whose containers have their own PID namespace; a read-only root, oomScoreAdj
-pod_json own 1
+# --- a pod whose containers have their own PID namespace; a read-only root, oomScoreAdj,
+# a pod's sysctl (in its IPC namespace, which the container joins)
+pod_json own 1 false '"sysctls": {"kernel.shm_rmid_forced": "1"},'
 pod=$(cri runp --runtime rdbox "$work/own.json") || fail "runp own"
 ctr_json c3 1 "$running" '"resources": {"oom_score_adj": 500},' '"readonly_rootfs": true,'
 c3=$(cri create "$pod" "$work/c3.json" "$work/own.json") && cri start "$c3" >/dev/null || fail "create + start c3"
 out=$(cri exec "$c3" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; cat /proc/1/oom_score_adj /proc/self/oom_score_adj;
-  touch /x 2>/dev/null || echo ro' 2>&1)
-[[ $out == $'sh -c echo started; trap "echo term; exit 0" TERM; while :; do sleep 0.1; done \n500\n500\nro' ]] &&
-  ok "own PID namespace, oomScoreAdj 500 (init and exec), read-only root" || fail "c3: [$out]"
+  touch /x 2>/dev/null || echo ro; cat /proc/sys/kernel/shm_rmid_forced' 2>&1)
+[[ $out == $'sh -c echo started; trap "echo term; exit 0" TERM; while :; do sleep 0.1; done \n500\n500\nro\n1' ]] &&
+  ok "own PID namespace, oomScoreAdj 500 (init and exec), read-only root, sysctl" || fail "c3: [$out]"
+[[ $(cat /proc/sys/kernel/shm_rmid_forced) == 0 ]] || fail "the pod's sysctl reached the host"
 cri stop --timeout 10 "$c3" >/dev/null && [[ $(field "$c3" exitCode) == 0 ]] && ok "stop c3: exited 0" ||
   fail "stop c3: [$(field "$c3" state) $(field "$c3" exitCode)]"
 cri rm "$c3" >/dev/null && cri stopp "$pod" >/dev/null && cri rmp "$pod" >/dev/null || fail "rm c3, pod own"
