@@ -150,13 +150,6 @@ Status plan_namespaces(const SandboxConfig& c, Plan& p, const HostFacts& facts) 
   std::uint64_t ns = 0, joined = 0;
   for (const auto& n : c.namespaces) (n.path.empty() ? ns : joined) |= n.kind;
   p.namespaces = ns;
-  if (joined & CLONE_NEWPID) {
-    // setns(CLONE_NEWPID) moves only the caller's future children: the stub could not
-    // join one for itself. The caller joins it before the launch (rdbox create and exec do).
-    const NamespaceEntry* pid = c.find_namespace(CLONE_NEWPID);
-    return Error::input(pid ? pid->origin : "namespaces",
-                        "a PID namespace given by path is joined by the caller before the launch, not by the plan");
-  }
   if (!ns && !joined && !c.processes[0].user) return ok();
   if (auto s = open_joins(c, p); !s) return s;
   bool newuser = ns & CLONE_NEWUSER;
@@ -179,6 +172,11 @@ Status plan_namespaces(const SandboxConfig& c, Plan& p, const HostFacts& facts) 
   p.new_pid = ns & CLONE_NEWPID;
   p.pid_fork = (ns & CLONE_NEWPID) && c.launch.mode == Mode::fork;
   if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
+  // setns(CLONE_NEWPID) moves only the caller's future children: a PID namespace given by
+  // path is joined by the stub, which forks the process into it and stays outside as the
+  // relay. (rdbox create and exec join it themselves before the clone where they may:
+  // no relay then.)
+  if (joined & CLONE_NEWPID) p.pid_fork = true;
   if (newuser)
     if (auto st = plan_id_maps(c, p, facts); !st) return st;
   if (c.time_offsets.monotonic) p.timens_lines.push_back("monotonic " + std::to_string(*c.time_offsets.monotonic) + " 0");

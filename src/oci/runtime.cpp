@@ -447,14 +447,16 @@ void join_cgroups_of(pid_t init, pid_t pid) {
   }
 }
 
-// process.oomScoreAdj, written for the process before it runs (create's init, exec's
-// process: both still wait at their gate); children inherit it.
+// process.oomScoreAdj, written for the process before it runs (create's init, waiting at
+// its gate; exec: rdbox's own, before the clone); children inherit it.
 Status set_oom_score_adj(pid_t pid, std::optional<int> value) {
   if (!value) return ok();
-  std::ofstream oom("/proc/" + std::to_string(pid) + "/oom_score_adj");
-  oom << *value << std::flush;
-  if (!oom)
-    return Error::input("process.oomScoreAdj", std::to_string(*value) + " was refused (lowering it needs CAP_SYS_RESOURCE)");
+  std::string text = std::to_string(*value);
+  Fd fd(::open(("/proc/" + std::to_string(pid) + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    int e = errno;
+    return Error::sys("process.oomScoreAdj " + text + (e == EACCES ? " (lowering it needs CAP_SYS_RESOURCE)" : ""), e);
+  }
   return ok();
 }
 
@@ -731,6 +733,7 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
   st.pid = c.inst->pid();
   st.starttime = process_starttime(st.pid);
   st.status = "created";
+  if (auto s = set_oom_score_adj(st.pid, b->process.oom_score_adj); !s) return s.error();
   if (auto s = dir->write(st); !s) return s.error();
   std::string state_text = to_json(st, false);
   for (auto* hooks : {&b->hooks.prestart, &b->hooks.create_runtime, &b->hooks.create_container}) {
@@ -917,6 +920,9 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
     pty = std::move(pt.value());
     if (auto s = swap.swap_to(pty.slave.get()); !s) return s.error();
   }
+  // Inherited by the process: the relay that forks it into the PID namespace (rootless)
+  // is not rdbox's to write to once it joined the container's user namespace.
+  if (auto s = set_oom_score_adj(::getpid(), extras.oom_score_adj); !s) return s.error();
   ChildStack stack;
   auto sup = a.detach ? Expected<std::unique_ptr<Supervisor>>(std::unique_ptr<Supervisor>())
                       : Supervisor::create({true, false, false});
@@ -927,7 +933,6 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   if (!inst) return inst.error();
   pty.slave.reset();
   join_cgroups_of(st.pid, inst.value()->pid());
-  if (auto s = set_oom_score_adj(inst.value()->pid(), extras.oom_score_adj); !s) return s.error();
   if (pty.master)
     if (auto s = send_console(a.console_socket, pty.master.get()); !s) return s.error();
   if (!a.detach) {

@@ -745,6 +745,12 @@ TEST_F(Oci, OomScoreAdjOfTheInitAndOfAnExec) {
   EXPECT_EQ(e.exit_code, 0) << e.err;
   EXPECT_EQ(e.out, std::to_string(mine + 400) + "\n");
   EXPECT_EQ(run(oci({"delete", "--force", "o1"})).exit_code, 0);
+  // run (create + start + wait in one): the same.
+  Result r = run(oci({"run", "--bundle", bundle({"cat", "/proc/self/oom_score_adj"}, [&](json& c) {
+                        c["process"]["oomScoreAdj"] = mine + 200;
+                      }), "o2"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, std::to_string(mine + 200) + "\n");
 }
 
 // A mount on a path that is a mounted file already: a linux.devices entry that is a
