@@ -11,10 +11,12 @@
 #include <signal.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace rdbox {
@@ -52,6 +54,7 @@ const char* step_name(Step s) {
     case Step::rlimits: return "rlimits";
     case Step::seccomp: return "seccomp";
     case Step::session: return "session";
+    case Step::console: return "console";
   }
   return "unknown";
 }
@@ -98,6 +101,7 @@ void build_program(Plan& p) {
   for (std::size_t i = 0; i < p.mounts.size(); ++i) add(Step::mounts, true, true, static_cast<std::uint32_t>(i));
   add(Step::hostname, !p.hostname.empty(), true);
   add(Step::loopback, p.loopback, true);
+  add(Step::console, p.console, true);  // the sandbox's /dev/ptmx: after the mounts; a session leader by now
   add(Step::init, p.init);  // after the mounts: the init sees the sandbox's root
   add(Step::pipeline, p.pipeline);  // likewise; each stage goes on from here, the parent stays
   add(Step::fds, true);
@@ -192,9 +196,9 @@ PlanView Plan::view() const {
   v.gid = gid;
   v.trace = trace;
   v.gate_fd = start_fifo ? start_fifo.get() : -1;
-  for (std::size_t i = 0; i < 3; ++i) v.close_at_gate[i] = close_at_gate[i];
   v.new_session = new_session;
   v.controlling_tty = controlling_tty;
+  v.console_fd = console_child ? console_child.get() : -1;
   v.groups = groups.data();
   v.n_groups = groups.size();
   if (pipeline) {
@@ -443,7 +447,15 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
   p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
   p.new_session = c.launch.new_session;
-  p.controlling_tty = c.launch.controlling_tty;
+  p.controlling_tty = c.launch.controlling_tty && !c.launch.console;
+  if (c.launch.console) {
+    if (!c.launch.new_session) return Error::input("console", "needs a new session (the pty becomes its controlling terminal)");
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::sys("console socket pair", errno);
+    p.console = true;
+    p.console_parent.reset(sv[0]);
+    p.console_child.reset(sv[1]);
+  }
   p.groups = pc.groups;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop
   // rdbox's end of the pipe; rdbox is suspended until exec there anyway.

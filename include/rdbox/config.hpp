@@ -118,6 +118,9 @@ struct LaunchConfig {
   bool die_with_parent = true;    // the sandbox ends when its creator dies (not for OCI create)
   bool new_session = false;       // setsid() instead of a new process group (an OCI container's init)
   bool controlling_tty = false;   // with new_session: fd 0, a terminal, becomes the controlling one
+  bool console = false;           // with new_session: a pty made inside the sandbox, from its own
+                                  // /dev/ptmx once the mounts are done, becomes 0..2 and the
+                                  // controlling terminal; rdbox receives its master (receive_console)
 };
 
 // One cgroup per run, made under `parent` (default: rdbox's own cgroup, in each hierarchy

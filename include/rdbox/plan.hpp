@@ -58,6 +58,8 @@ enum class Step : std::uint32_t {
   session,    // setsid(), and fd 0 as the controlling terminal when asked (instead of pgrp)
   pipeline,   // rdbox pipeline: fork one process per stage, joined by pipes; this process
               // stays as their parent (item in a failure: the stage)
+  console,    // a pty from the sandbox's own /dev/ptmx: its peer becomes 0..2 and the
+              // controlling terminal, its master goes to rdbox over the console socket
 };
 
 // What a barrier step waits for. EOF instead of the byte (rdbox gone or failed) ends the run.
@@ -199,9 +201,9 @@ struct PlanView {
   const char* gid_map = nullptr;
   int sync_fd = -1;                  // read end of the barriers' pipe: one byte per barrier
   int gate_fd = -1;                  // the start barrier reads here instead (an OCI exec fifo)
-  int close_at_gate[3] = {-1, -1, -1};  // closed before it says kReady (Plan::close_at_gate)
   bool new_session = false;          // the session step: setsid()
   bool controlling_tty = false;      //   and TIOCSCTTY on fd 0
+  int console_fd = -1;               // the console step: where the pty's master goes (SCM_RIGHTS)
   const std::uint32_t* groups = nullptr;  // supplementary groups set with --user (none: cleared)
   std::size_t n_groups = 0;
   int sync_write_fd = -1;            // rdbox's write end, inherited: the stub closes it first
@@ -299,11 +301,12 @@ struct Plan {
   std::optional<CgroupConfig> cgroup; // made by the Instance; the stub joins it first
   bool start_gate = false;            // the stub waits before exec until Instance::start()
   Fd start_fifo;                      // set by the OCI runtime: the gate is this fifo (gate_fd)
-  // Set by the OCI runtime with a terminal: rdbox's saved copies of its caller's stdio,
-  // which the clone inherits. An engine reads create's output to EOF (containerd's shim
-  // does): the init must not hold them while it waits for start.
-  std::array<int, 3> close_at_gate{-1, -1, -1};
   bool new_session = false, controlling_tty = false;
+  // LaunchConfig::console: a socket pair; the stub sends the pty's master on `console_child`
+  // (closed in rdbox once the child exists: EOF then means the stub ended without one),
+  // rdbox receives it on `console_parent` (receive_console).
+  bool console = false;
+  Fd console_parent, console_child;
   std::vector<std::uint32_t> groups;  // supplementary groups (with set_user)
   bool needs_sync() const { return parent_maps || start_gate; }
   unsigned long arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

@@ -112,7 +112,7 @@ Expected<Bundle> load_bundle(const std::string& dir, bool require_args) {
   auto b = parse_config(*text, po);
   if (!b) {
     Error e = b.error();
-    e.context = "config.json: " + e.context;
+    if (e.context.rfind("config.json", 0) != 0) e.context = "config.json: " + e.context;
     return e;
   }
   return b;
@@ -133,21 +133,33 @@ std::string owner_name(uid_t uid) {
 }
 
 // ---- terminals -----------------------------------------------------------------------
+// With process.terminal and --console-socket the pty is made inside the container, from
+// its own devpts, by the stub's console step (as runc and crun do: `tty` in the container
+// names its /dev/pts/N); rdbox receives the master and passes it on to the engine.
 
-struct Pty {
-  Fd master, slave;
-};
-
-Expected<Pty> open_pty() {
-  Pty p;
-  p.master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!p.master) return Error::sys("open /dev/ptmx", errno);
-  if (::grantpt(p.master.get()) != 0 || ::unlockpt(p.master.get()) != 0) return Error::sys("unlockpt", errno);
-  char name[128];
-  if (::ptsname_r(p.master.get(), name, sizeof name) != 0) return Error::sys("ptsname", errno);
-  p.slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!p.slave) return Error::sys(std::string("open ") + name, errno);
-  return p;
+// The pty's master the stub's console step sent (LaunchConfig::console), once the child
+// exists (rdbox's copy of the child's end closed here first). Empty when the stub ended
+// before it sent one: its failure is what the ready handshake or the wait reports.
+Expected<Fd> receive_console(Plan& p) {
+  p.console_child.reset();
+  char byte;
+  struct iovec iov {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(p.console_parent.get(), &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  p.console_parent.reset();
+  if (n < 0) return Error::sys("the container's terminal", errno);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return Fd();
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return Fd(fd);
 }
 
 // The pty's master to the engine (conmon, the shim) over --console-socket: SCM_RIGHTS.
@@ -181,38 +193,13 @@ Status send_console(const std::string& socket_path, int fd) {
   return ok();
 }
 
-// rdbox's own 0, 1, 2 replaced by the pty's slave while the container is cloned (the
-// stub keeps 0..2), put back afterwards.
-class StdioSwap {
- public:
-  Status swap_to(int fd) {
-    for (int i = 0; i < 3; ++i) {
-      saved_[i] = ::fcntl(i, F_DUPFD_CLOEXEC, 3);
-      if (saved_[i] < 0) return Error::sys("save stdio", errno);
-    }
-    active_ = true;
-    for (int i = 0; i < 3; ++i)
-      if (::dup2(fd, i) < 0) return Error::sys("terminal as stdio", errno);
-    return ok();
-  }
-  // The saved copies (the clone inherits them).
-  std::array<int, 3> saved() const { return {saved_[0], saved_[1], saved_[2]}; }
-  void restore() {
-    if (!active_) return;
-    for (int i = 0; i < 3; ++i)
-      if (saved_[i] >= 0) {
-        ::dup2(saved_[i], i);
-        ::close(saved_[i]);
-        saved_[i] = -1;
-      }
-    active_ = false;
-  }
-  ~StdioSwap() { restore(); }
-
- private:
-  int saved_[3] = {-1, -1, -1};
-  bool active_ = false;
-};
+// The container's terminal, received from the stub, on to the engine.
+Status forward_console(Plan& p, const std::string& socket_path) {
+  auto master = receive_console(p);
+  if (!master) return master.error();
+  if (!*master) return ok();  // the stub ended first: its failure is reported where it is read
+  return send_console(socket_path, master->get());
+}
 
 // ---- hooks ---------------------------------------------------------------------------
 
@@ -525,8 +512,7 @@ struct Created {
 };
 
 // What create and run share: the bundle, the plan, the instance (its gate closed).
-Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, Fd& fifo, Created& out,
-             Fd& console_master) {
+Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, Fd& fifo, Created& out) {
   for (const auto& w : b.warnings) warn(g, w);
   if (auto s = check_cgroup_manager(g, b); !s) return s;
   if (!b.hooks.start_container.empty())
@@ -540,7 +526,7 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
   if (b.process.terminal) {
     if (a.console_socket.empty() && fifo_gate)
       return Error::input("process.terminal", "is true: --console-socket is required");
-    b.config.launch.controlling_tty = !a.console_socket.empty();
+    b.config.launch.console = !a.console_socket.empty();  // made inside, its master sent there
   }
   if (auto s = join_pid_namespace(b.config); !s) return s;
   if (auto s = validate(b.config); !s) return s;
@@ -550,21 +536,11 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
   out.plan = std::move(p.value());
   if (fifo_gate) out.plan.start_fifo = std::move(fifo);
   for (const auto& w : out.plan.warnings) warn(g, w);
-  StdioSwap swap;
-  Pty pty;
-  if (b.config.launch.controlling_tty) {
-    auto pt = open_pty();
-    if (!pt) return pt.error();
-    pty = std::move(pt.value());
-    if (auto s = swap.swap_to(pty.slave.get()); !s) return s;
-    if (fifo_gate) out.plan.close_at_gate = swap.saved();
-  }
   Step failed = Step::spawn;
   auto inst = Instance::create(out.plan, out.stack, false, &failed);
-  swap.restore();
+  out.plan.console_child.reset();  // the child's now: EOF on ours if it ends without a terminal
   if (!inst) return inst.error();
   out.inst = std::move(inst.value());
-  console_master = std::move(pty.master);
   return ok();
 }
 
@@ -603,16 +579,15 @@ Status create(const Globals& g, const CreateArgs& a) {
   Fd fifo(::open(dir->fifo_path().c_str(), O_RDWR | O_CLOEXEC));
   if (!fifo) return Error::sys("exec fifo \"" + dir->fifo_path() + "\"", errno);
   Created c;
-  Fd master;
-  if (auto s = build(g, a, *b, true, fifo, c, master); !s) return s;
+  if (auto s = build(g, a, *b, true, fifo, c); !s) return s;
   Instance::Detached d = c.inst->detach();
   auto fail = [&](Error e) -> Status {
     take_down(d);
     return e;
   };
   if (auto s = await_ready(d, c.plan, g); !s) return fail(s.error());
-  if (master)
-    if (auto s = send_console(a.console_socket, master.get()); !s) return fail(s.error());
+  if (c.plan.console)
+    if (auto s = forward_console(c.plan, a.console_socket); !s) return fail(s.error());
   if (auto s = set_oom_score_adj(d.pid, b->process.oom_score_adj); !s) return fail(s.error());
   if (auto s = apply_sysctls(d.pid, b->sysctl); !s) return fail(s.error());
   ContainerState st = new_state(*b, a.id);
@@ -726,9 +701,11 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
   auto sup = Supervisor::create({true, true, false});
   if (!sup) return sup.error();
   Created c;
-  Fd fifo, master;
+  Fd fifo;
   CreateArgs args = a;
-  if (auto s = build(g, args, *b, false, fifo, c, master); !s) return s.error();
+  if (auto s = build(g, args, *b, false, fifo, c); !s) return s.error();
+  if (c.plan.console)
+    if (auto s = forward_console(c.plan, a.console_socket); !s) return s.error();  // the Instance ends the init
   ContainerState st = new_state(*b, a.id);
   st.pid = c.inst->pid();
   st.starttime = process_starttime(st.pid);
@@ -877,7 +854,7 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   c.launch.start_gate = true;
   c.launch.die_with_parent = !a.detach;
   c.launch.new_session = true;
-  c.launch.controlling_tty = extras.terminal && !a.console_socket.empty();
+  c.launch.console = extras.terminal && !a.console_socket.empty();
   c.origins.user = "process.user";
   c.seccomp_profile = b->config.seccomp_profile;
   c.seccomp_name = b->config.seccomp_name;
@@ -912,14 +889,6 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   // In the container's PID namespace its parent is outside (getppid() is 0): the stub
   // checks that rdbox is alive through the life pipe instead.
   if (p->die_with_parent) p->life_pipe = true;
-  StdioSwap swap;
-  Pty pty;
-  if (c.launch.controlling_tty) {
-    auto pt = open_pty();
-    if (!pt) return pt.error();
-    pty = std::move(pt.value());
-    if (auto s = swap.swap_to(pty.slave.get()); !s) return s.error();
-  }
   // Inherited by the process: the relay that forks it into the PID namespace (rootless)
   // is not rdbox's to write to once it joined the container's user namespace.
   if (auto s = set_oom_score_adj(::getpid(), extras.oom_score_adj); !s) return s.error();
@@ -929,12 +898,10 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   if (!sup) return sup.error();
   Step failed = Step::spawn;
   auto inst = Instance::create(p.value(), stack, false, &failed);
-  swap.restore();
   if (!inst) return inst.error();
-  pty.slave.reset();
   join_cgroups_of(st.pid, inst.value()->pid());
-  if (pty.master)
-    if (auto s = send_console(a.console_socket, pty.master.get()); !s) return s.error();
+  if (p->console)
+    if (auto s = forward_console(p.value(), a.console_socket); !s) return s.error();
   if (!a.detach) {
     if (auto s = write_pid_file(a.pid_file, inst.value()->pid()); !s) return s.error();
     Outcome out;

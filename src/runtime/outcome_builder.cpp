@@ -282,6 +282,7 @@ std::string describe_failure(const Plan& plan, Step step, unsigned item, int err
     case Step::time_offsets: return "write timens_offsets";
     case Step::pipeline: return "start stage " + std::to_string(item + 1) + " of the pipeline";
     case Step::user: return "--user " + std::to_string(plan.uid) + ":" + std::to_string(plan.gid);
+    case Step::console: return "a terminal from the container's /dev/ptmx (is devpts mounted at /dev/pts?)";
     default: return std::string("setup step ") + step_name(step);
   }
 }

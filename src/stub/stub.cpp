@@ -120,8 +120,6 @@ int step_barrier(const PlanView* v, unsigned item) {
     // OCI create: say the container is set up (rdbox create exits on it), then wait for
     // `rdbox start`'s byte on the fifo. This process holds the fifo open for writing too,
     // so it never sees EOF: it waits until started or killed.
-    for (int c : v->close_at_gate)
-      if (c > 2) sys::call(SYS_close, c);
     if (sys::failed(write_record(v->report_fd, Step::barrier, item, 0, kReady))) return EPIPE;
     fd = v->gate_fd;
     // Signals reach it while it waits, as they would reach the container's process: a
@@ -226,6 +224,47 @@ int step_session(const PlanView* v) {
   return 0;
 }
 
+// A pty from the sandbox's own devpts (its /dev/ptmx, after the mounts): the peer, opened
+// with TIOCGPTPEER (no path lookup of /dev/pts/N), owned by the command's user, becomes
+// 0, 1, 2 and the controlling terminal of this session; the master goes to rdbox as
+// SCM_RIGHTS on the console socket and is closed here.
+int step_console(const PlanView* v) {
+  long master = sys::call(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (sys::failed(master)) return err_of(master);
+  int m = static_cast<int>(master), unlock = 0;
+  long r = sys::call(SYS_ioctl, m, TIOCSPTLCK, &unlock);
+  long peer = sys::failed(r) ? r : sys::call(SYS_ioctl, m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (sys::failed(peer)) {
+    sys::call(SYS_close, m);
+    return err_of(peer);
+  }
+  int p = static_cast<int>(peer);
+  r = v->set_user ? sys::call(SYS_fchown, p, v->uid, -1) : 0;
+  for (int fd = 0; fd < 3 && !sys::failed(r); ++fd) r = sys::call(SYS_dup3, p, fd, 0);
+  if (!sys::failed(r)) r = sys::call(SYS_ioctl, 0, TIOCSCTTY, 0);
+  if (!sys::failed(r)) {
+    char byte = 'c';
+    struct iovec iov {&byte, 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    __builtin_memcpy(CMSG_DATA(c), &m, sizeof m);
+    do r = sys::call(SYS_sendmsg, v->console_fd, &msg, MSG_NOSIGNAL);
+    while (r == -EINTR);
+  }
+  sys::call(SYS_close, p);
+  sys::call(SYS_close, m);
+  sys::call(SYS_close, v->console_fd);
+  return sys::failed(r) ? err_of(r) : 0;
+}
+
 int step_fds(const PlanView* v) {
   for (std::size_t i = 0; i < v->n_preserved; ++i) {
     long r = sys::call(SYS_fcntl, v->preserved[i], F_SETFD, 0);
@@ -322,6 +361,7 @@ int run_step(const PlanView* v, const StepOp& op) {
     case Step::join: return step_join(v, op.item);
     case Step::barrier: return step_barrier(v, op.item);
     case Step::session: return step_session(v);
+    case Step::console: return step_console(v);
     case Step::caps: return step_caps(v, op.item);
     case Step::no_new_privs: return step_no_new_privs(v);
     case Step::rlimits: return step_rlimits(v);

@@ -535,56 +535,55 @@ TEST_F(Oci, PauseWithoutACgroupIsOneError) {
   EXPECT_EQ(run(oci({"delete", "n1"})).exit_code, 0);
 }
 
-// A terminal: the pty's master arrives over --console-socket (SCM_RIGHTS) and is the
-// process's stdio. create's own output is read to EOF by engines (containerd's shim reads
-// it through a pipe before it calls start): the waiting init must not hold that pipe.
-TEST_F(Oci, TerminalOverTheConsoleSocketAndCreateOutputEnds) {
-  std::string sock = tmp / "console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  ASSERT_LT(sock.size(), sizeof addr.sun_path);
-  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  std::string b = bundle({"sh", "-c", "test -t 0 && test -t 1 && echo isatty; exit 0"},
-                         [](json& c) { c["process"]["terminal"] = true; });
-  int out[2];
-  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  RunOptions o;
-  o.stdout_fd = out[1];
-  Result c = run(oci({"create", "--bundle", b, "--console-socket", sock, "t1"}), o);
-  ::close(out[1]);
-  ASSERT_EQ(c.exit_code, 0) << c.err;
-  // rdbox has exited: no one else may hold the pipe (EOF, not a wait for start).
-  struct pollfd eof {out[0], POLLIN, 0};
-  bool ended = ::poll(&eof, 1, 2000) == 1;
-  char byte = 0;
-  EXPECT_TRUE(ended && ::read(out[0], &byte, 1) == 0) << "the created container holds create's stdout";
-  ::close(out[0]);
-  int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  ::close(listener);
-  ASSERT_GE(conn, 0) << "create did not connect to the console socket";
-  char name[64] = {};
-  struct iovec iov {name, sizeof name - 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-  ::close(conn);
-  ASSERT_GT(n, 0);
-  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  ASSERT_NE(cm, nullptr);
-  ASSERT_EQ(cm->cmsg_type, SCM_RIGHTS);
-  int master;
-  std::memcpy(&master, CMSG_DATA(cm), sizeof master);
-  ASSERT_EQ(run(oci({"start", "t1"})).exit_code, 0);
+// An engine's console socket: listens at `path`; take_master() accepts create's (or
+// exec's) connection and returns the pty master it sent (SCM_RIGHTS), or -1.
+class ConsoleSocket {
+ public:
+  explicit ConsoleSocket(const std::string& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    if (fd_ < 0 || path.size() >= sizeof addr.sun_path) return;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::bind(fd_, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 4) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~ConsoleSocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  int take_master() {
+    struct pollfd pf {fd_, POLLIN, 0};
+    if (::poll(&pf, 1, 5000) != 1) return -1;
+    int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) return -1;
+    char name[64] = {};
+    struct iovec iov {name, sizeof name - 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+    ::close(conn);
+    struct cmsghdr* cm = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+    if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+    int master;
+    std::memcpy(&master, CMSG_DATA(cm), sizeof master);
+    return master;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// What the terminal's other side writes, until `needle` appears or 5 s pass; closes master.
+std::string read_terminal(int master, const std::string& needle) {
   std::string got;
-  for (int i = 0; i < 50 && got.find("isatty") == std::string::npos; ++i) {
+  for (int i = 0; i < 50 && got.find(needle) == std::string::npos; ++i) {
     struct pollfd pf {master, POLLIN, 0};
     if (::poll(&pf, 1, 100) <= 0) continue;
     char buf[256];
@@ -593,9 +592,66 @@ TEST_F(Oci, TerminalOverTheConsoleSocketAndCreateOutputEnds) {
     got.append(buf, static_cast<std::size_t>(r));
   }
   ::close(master);
+  return got;
+}
+
+// A terminal: the pty is made inside the container, from its own devpts (as runc and crun
+// do: `tty` names /dev/pts/0 of the container's instance, owned by the process's user);
+// its master arrives over --console-socket (SCM_RIGHTS) and is the process's stdio and
+// controlling terminal. create's own output is read to EOF by engines (containerd's shim
+// reads it through a pipe before it calls start): the waiting init must not hold that pipe.
+TEST_F(Oci, TerminalFromTheContainersDevptsOverTheConsoleSocketAndCreateOutputEnds) {
+  ConsoleSocket console(tmp / "console.sock");
+  ASSERT_TRUE(console.ok());
+  int uid = is_root() ? 1000 : 0;  // rootless configs map one id
+  std::string b = bundle({"sh", "-c",
+                          "test -t 0 && test -t 1 && echo isatty; tty; stat -c owner=%u \"$(tty)\"; echo done"},
+                         [&](json& c) {
+                           c["process"]["terminal"] = true;
+                           c["process"]["user"] = {{"uid", uid}, {"gid", uid}};
+                         });
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  RunOptions o;
+  o.stdout_fd = out[1];
+  Result c = run(oci({"create", "--bundle", b, "--console-socket", tmp / "console.sock", "t1"}), o);
+  ::close(out[1]);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  // rdbox has exited: no one else may hold the pipe (EOF, not a wait for start).
+  struct pollfd eof {out[0], POLLIN, 0};
+  bool ended = ::poll(&eof, 1, 2000) == 1;
+  char byte = 0;
+  EXPECT_TRUE(ended && ::read(out[0], &byte, 1) == 0) << "the created container holds create's stdout";
+  ::close(out[0]);
+  int master = console.take_master();
+  ASSERT_GE(master, 0) << "create did not send a terminal to the console socket";
+  ASSERT_EQ(run(oci({"start", "t1"})).exit_code, 0);
+  std::string got = read_terminal(master, "done");
   EXPECT_NE(got.find("isatty"), std::string::npos) << got;
+  EXPECT_NE(got.find("/dev/pts/0\r\n"), std::string::npos) << "not the container's own devpts:\n" << got;
+  EXPECT_NE(got.find("owner=" + std::to_string(uid)), std::string::npos) << got;
   EXPECT_TRUE(wait_until([&] { return state("t1")["status"] == "stopped"; }, 5s));
   EXPECT_EQ(run(oci({"delete", "--force", "t1"})).exit_code, 0);
+}
+
+// exec with a terminal (conmon's `exec --tty --console-socket`, containerd's process JSON
+// with terminal true): another pty of the container's devpts (the init holds none, so it
+// is /dev/pts/0 too). rdbox waits for the process; its output waits in the pty.
+TEST_F(Oci, ExecWithATerminalGetsOneFromTheContainersDevpts) {
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(run(oci({"create", "--bundle", b, "x1"})).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "x1"})).exit_code, 0);
+  ConsoleSocket console(tmp / "exec.sock");
+  ASSERT_TRUE(console.ok());
+  Result e = run(oci({"exec", "--tty", "--console-socket", tmp / "exec.sock", "x1", "sh", "-c",
+                      "tty; test -t 0 && echo isatty; echo done"}));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  int master = console.take_master();
+  ASSERT_GE(master, 0) << "exec did not send a terminal to the console socket";
+  std::string got = read_terminal(master, "done");
+  EXPECT_NE(got.find("/dev/pts/0\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("isatty"), std::string::npos) << got;
+  EXPECT_EQ(run(oci({"delete", "--force", "x1"})).exit_code, 0);
 }
 
 // Without noNewPrivileges the profile is loaded before the capabilities are dropped (as
