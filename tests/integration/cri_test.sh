@@ -53,6 +53,10 @@ cleanup() {
   for pid in $(grep -l -- "-address $work/c.sock" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
     kill -KILL "$pid" 2>/dev/null
   done
+  # Container processes that outlived their shim: those in the pods' cgroups, by pid.
+  for procs in /sys/fs/cgroup/*/"$cg"/*/cgroup.procs; do
+    [[ -r $procs ]] && while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$procs"
+  done
   # What containerd left mounted under its root and state (the pods' /dev/shm, rootfs).
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -R -l "$m" 2>/dev/null; done
   for h in /sys/fs/cgroup/*/; do
@@ -62,6 +66,7 @@ cleanup() {
   for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null; done
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 
 mkdir -p "$work/cni/bin" "$work/cni/conf" "$work/logs" "$work/pause"
 cat >"$work/config.toml" <<EOF
