@@ -287,14 +287,13 @@ void ns_members(const char* kind, unsigned long long ino, pid_t skip, std::vecto
 // The init is PID 1 of its PID namespace (the last NSpid), i.e. the namespace is its own
 // and not one it joined (a pod's, under CRI).
 bool init_owns_pid_ns(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("NSpid:", 0) == 0) {
-      auto last = line.find_last_of(" \t");
-      return last != std::string::npos && line.substr(last + 1) == "1" && line.find_first_of(" \t") != last;
-    }
-  return false;
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/status", "status");
+  if (!text) return false;
+  auto at = text->find("\nNSpid:");
+  if (at == std::string::npos) return false;
+  std::string line = text->substr(at + 1, text->find('\n', at + 1) - at - 1);
+  auto last = line.find_last_of(" \t");
+  return last != std::string::npos && line.substr(last + 1) == "1" && line.find_first_of(" \t") != last;
 }
 
 // The processes of a container: its init and those in its PID namespace when that is its
