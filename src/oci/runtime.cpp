@@ -455,7 +455,9 @@ Status write_pid_file(const std::string& path, pid_t pid) {
 // into a PID namespace takes effect for children only. The entry leaves the config.
 // Without CAP_SYS_ADMIN in its own user namespace rdbox may not (rootless): *relay then
 // holds the entry, for the stub to join after the user namespace and fork into.
-Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay = nullptr) {
+// With `back`, rdbox's own PID namespace is kept there, for the children rdbox forks after
+// the container's (hooks, the sysctl helper) to be made in it again (OwnPidNamespace).
+Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay = nullptr, Fd* back = nullptr) {
   for (auto it = c.namespaces.begin(); it != c.namespaces.end(); ++it) {
     if (it->kind != CLONE_NEWPID || it->path.empty()) continue;
     if (ns_inode(it->path) == ns_inode("/proc/self/ns/pid")) {
@@ -464,6 +466,10 @@ Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay
     }
     Fd fd(::open(it->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::sys(it->origin + " \"" + it->path + "\"", errno);
+    if (back) {
+      back->reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+      if (!*back) return Error::sys("/proc/self/ns/pid", errno);
+    }
 #ifdef RDBOX_LSAN
     // LeakSanitizer's check at exit stops the world from a child process, which would be
     // in the joined PID namespace, unable to see rdbox's threads (it hangs): check now.
@@ -478,6 +484,14 @@ Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay
   }
   return ok();
 }
+
+// Makes rdbox's children in its own PID namespace again when it goes (every path).
+struct OwnPidNamespace {
+  Fd fd;
+  ~OwnPidNamespace() {
+    if (fd) (void)::setns(fd.get(), CLONE_NEWPID);
+  }
+};
 
 ContainerState new_state(const Bundle& b, const std::string& id) {
   ContainerState s;
@@ -527,7 +541,8 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
       return Error::input("process.terminal", "is true: --console-socket is required");
     b.config.launch.console = !a.console_socket.empty();  // made inside, its master sent there
   }
-  if (auto s = join_pid_namespace(b.config); !s) return s;
+  OwnPidNamespace own_pid_ns;
+  if (auto s = join_pid_namespace(b.config, nullptr, &own_pid_ns.fd); !s) return s;
   if (auto s = validate(b.config); !s) return s;
   if (b.process.umask) ::umask(*b.process.umask);
   auto p = plan(b.config, HostFacts::probe(b.config));

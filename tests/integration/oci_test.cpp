@@ -733,14 +733,23 @@ TEST_F(Oci, AContainerJoinsAPodsNamespacesByPathPidIncluded) {
       if (!cgroup.empty()) c["linux"]["cgroupsPath"] = cgroup;
     };
   };
+  // Its hooks run in rdbox's PID namespace, not the pod's (as runc's).
+  std::string hook_ns = tmp / "hook.ns";
   std::string c1_b = bundle({"sh", "-c", "sleep 1001 & tr '\\0' ' ' </proc/1/cmdline; echo; hostname; exec sleep 1002"},
-                            member_of_pod("/" + top + "/c1"));
+                            [&](json& c) {
+                              member_of_pod("/" + top + "/c1")(c);
+                              c["hooks"]["createRuntime"] = {
+                                  {{"path", "/bin/sh"}, {"args", {"sh", "-c", "readlink /proc/self/ns/pid > " + hook_ns}}}};
+                            });
   Result c = create("c1", c1_b);
   ASSERT_EQ(c.exit_code, 0) << c.err;
   int c1 = state("c1")["pid"];
   EXPECT_EQ(ns_ino(c1, "pid"), ns_ino(pod, "pid")) << "the init is not in the pod's PID namespace";
   EXPECT_NE(ns_ino(c1, "mnt"), ns_ino(pod, "mnt"));
   EXPECT_NE(innermost_pid(c1), "1");
+  char own_ns[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/pid", own_ns, sizeof own_ns - 1), 0);
+  EXPECT_EQ(read_text(hook_ns), std::string(own_ns) + "\n") << "the hook ran in the pod's PID namespace";
   ASSERT_EQ(run(oci({"start", "c1"})).exit_code, 0);
   ASSERT_TRUE(wait_until([&] { return container_out("c1").find("podbox\n") != std::string::npos; }, 5s))
       << container_out("c1");
