@@ -208,7 +208,6 @@ Status validate(const SandboxConfig& c) {
     if (!kinds.insert(n.kind).second) return Error::input(n.origin, "the namespace is given twice");
     if (n.path.empty()) continue;
     if (n.path[0] != '/') return Error::input(n.origin, "\"" + n.path + "\" must be an absolute path");
-    if (n.kind == CLONE_NEWPID) return Error::input(n.origin, "joining a PID namespace is not supported yet");
     if (n.kind == CLONE_NEWUSER && (!c.uid_maps.empty() || !c.gid_maps.empty()))
       return Error::input(c.origins.uid_map, "a joined user namespace has its maps already");
     if (n.kind == CLONE_NEWNS && !c.mounts.empty())

@@ -172,6 +172,11 @@ Status plan_namespaces(const SandboxConfig& c, Plan& p, const HostFacts& facts) 
   p.new_pid = ns & CLONE_NEWPID;
   p.pid_fork = (ns & CLONE_NEWPID) && c.launch.mode == Mode::fork;
   if (p.pid_fork) p.setup_in = "child: unshare(2) in the exec stub, then a relay forks PID 1 (like unshare -f)";
+  // setns(CLONE_NEWPID) moves only the caller's future children: a PID namespace given by
+  // path is joined by the stub, which forks the process into it and stays outside as the
+  // relay. (rdbox create and exec join it themselves before the clone where they may:
+  // no relay then.)
+  if (joined & CLONE_NEWPID) p.pid_fork = true;
   if (newuser)
     if (auto st = plan_id_maps(c, p, facts); !st) return st;
   if (c.time_offsets.monotonic) p.timens_lines.push_back("monotonic " + std::to_string(*c.time_offsets.monotonic) + " 0");

@@ -456,6 +456,9 @@ Status parse_devices(const Field& f, std::vector<MountEntry>& out) {
         if (auto v = get_u64(n, UINT32_MAX); !v) return v.error();
     }
     std::string dest = clean_destination(*path);
+    // The container's /dev/ptmx is its devpts' (a link to pts/ptmx, as runc makes it),
+    // also where the engine lists the host's (containerd's privileged containers).
+    if (dest == "/dev/ptmx") continue;
     struct stat st {};
     bool same = ::stat(path->c_str(), &st) == 0 &&
                 (*type == "p" ? S_ISFIFO(st.st_mode)

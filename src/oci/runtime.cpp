@@ -271,33 +271,53 @@ unsigned long long ns_inode(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-// The processes of a container: its init and those in its PID namespace (or, sharing
-// the host's, its mount namespace). Never the host's own namespaces' members.
-std::vector<int> container_pids(const ContainerState& s) {
-  std::vector<int> out;
-  if (!init_alive(s.pid, s.starttime)) return out;
-  out.push_back(s.pid);
-  std::string base = "/proc/" + std::to_string(s.pid) + "/ns/";
-  const char* kind = nullptr;
-  unsigned long long want = 0;
-  for (const char* k : {"pid", "mnt"}) {
-    unsigned long long ino = ns_inode(base + k);
-    if (ino && ino != ns_inode(std::string("/proc/self/ns/") + k)) {
-      kind = k;
-      want = ino;
-      break;
-    }
-  }
-  if (!kind) return out;
+// The members of namespace `kind` (a /proc/PID/ns name) whose inode is `ino`, but `skip`.
+void ns_members(const char* kind, unsigned long long ino, pid_t skip, std::vector<int>& out) {
   DIR* d = ::opendir("/proc");
-  if (!d) return out;
+  if (!d) return;
   while (struct dirent* e = ::readdir(d)) {
     char* end;
     long pid = std::strtol(e->d_name, &end, 10);
-    if (*end || pid <= 0 || pid == s.pid) continue;
-    if (ns_inode("/proc/" + std::string(e->d_name) + "/ns/" + kind) == want) out.push_back(static_cast<int>(pid));
+    if (*end || pid <= 0 || pid == skip) continue;
+    if (ns_inode("/proc/" + std::string(e->d_name) + "/ns/" + kind) == ino) out.push_back(static_cast<int>(pid));
   }
   ::closedir(d);
+}
+
+// The init is PID 1 of its PID namespace (the last NSpid), i.e. the namespace is its own
+// and not one it joined (a pod's, under CRI).
+bool init_owns_pid_ns(pid_t pid) {
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/status", "status");
+  if (!text) return false;
+  auto at = text->find("\nNSpid:");
+  if (at == std::string::npos) return false;
+  std::string line = text->substr(at + 1, text->find('\n', at + 1) - at - 1);
+  auto last = line.find_last_of(" \t");
+  return last != std::string::npos && line.substr(last + 1) == "1" && line.find_first_of(" \t") != last;
+}
+
+// The processes of a container: its init and those in its PID namespace when that is its
+// own. A PID namespace it joined (a pod's) holds other containers too: then those in its
+// cgroup (exec joins it; they are found after the init is gone as well), or without one
+// those in its mount namespace (rdbox makes one per container). Never the host's own
+// namespaces' members.
+std::vector<int> container_pids(const ContainerState& s) {
+  std::vector<int> out;
+  bool alive = init_alive(s.pid, s.starttime);
+  if (alive) out.push_back(s.pid);
+  std::string base = "/proc/" + std::to_string(s.pid) + "/ns/";
+  if (alive && init_owns_pid_ns(s.pid)) {
+    unsigned long long ino = ns_inode(base + "pid");
+    if (ino && ino != ns_inode("/proc/self/ns/pid")) ns_members("pid", ino, s.pid, out);
+    return out;
+  }
+  if (!s.cgroup_dirs.empty()) {
+    for (pid_t pid : cgroup_procs(s.cgroup_dirs))
+      if (pid != s.pid || !alive) out.push_back(static_cast<int>(pid));
+    return out;
+  }
+  unsigned long long ino = alive ? ns_inode(base + "mnt") : 0;
+  if (ino && ino != ns_inode("/proc/self/ns/mnt")) ns_members("mnt", ino, s.pid, out);
   return out;
 }
 
@@ -413,6 +433,19 @@ void join_cgroups_of(pid_t init, pid_t pid) {
   }
 }
 
+// process.oomScoreAdj, written for the process before it runs (create's init, waiting at
+// its gate; exec: rdbox's own, before the clone); children inherit it.
+Status set_oom_score_adj(pid_t pid, std::optional<int> value) {
+  if (!value) return ok();
+  std::string text = std::to_string(*value);
+  Fd fd(::open(("/proc/" + std::to_string(pid) + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    int e = errno;
+    return Error::sys("process.oomScoreAdj " + text + (e == EACCES ? " (lowering it needs CAP_SYS_RESOURCE)" : ""), e);
+  }
+  return ok();
+}
+
 Status write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return ok();
   return write_file_atomic(path, std::to_string(pid), 0644);
@@ -422,7 +455,9 @@ Status write_pid_file(const std::string& path, pid_t pid) {
 // into a PID namespace takes effect for children only. The entry leaves the config.
 // Without CAP_SYS_ADMIN in its own user namespace rdbox may not (rootless): *relay then
 // holds the entry, for the stub to join after the user namespace and fork into.
-Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay = nullptr) {
+// With `back`, rdbox's own PID namespace is kept there, for the children rdbox forks after
+// the container's (hooks, the sysctl helper) to be made in it again (OwnPidNamespace).
+Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay = nullptr, Fd* back = nullptr) {
   for (auto it = c.namespaces.begin(); it != c.namespaces.end(); ++it) {
     if (it->kind != CLONE_NEWPID || it->path.empty()) continue;
     if (ns_inode(it->path) == ns_inode("/proc/self/ns/pid")) {
@@ -431,6 +466,10 @@ Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay
     }
     Fd fd(::open(it->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::sys(it->origin + " \"" + it->path + "\"", errno);
+    if (back) {
+      back->reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+      if (!*back) return Error::sys("/proc/self/ns/pid", errno);
+    }
 #ifdef RDBOX_LSAN
     // LeakSanitizer's check at exit stops the world from a child process, which would be
     // in the joined PID namespace, unable to see rdbox's threads (it hangs): check now.
@@ -445,6 +484,14 @@ Status join_pid_namespace(SandboxConfig& c, std::optional<NamespaceEntry>* relay
   }
   return ok();
 }
+
+// Makes rdbox's children in its own PID namespace again when it goes (every path).
+struct OwnPidNamespace {
+  Fd fd;
+  ~OwnPidNamespace() {
+    if (fd) (void)::setns(fd.get(), CLONE_NEWPID);
+  }
+};
 
 ContainerState new_state(const Bundle& b, const std::string& id) {
   ContainerState s;
@@ -494,7 +541,8 @@ Status build(const Globals& g, const CreateArgs& a, Bundle& b, bool fifo_gate, F
       return Error::input("process.terminal", "is true: --console-socket is required");
     b.config.launch.console = !a.console_socket.empty();  // made inside, its master sent there
   }
-  if (auto s = join_pid_namespace(b.config); !s) return s;
+  OwnPidNamespace own_pid_ns;
+  if (auto s = join_pid_namespace(b.config, nullptr, &own_pid_ns.fd); !s) return s;
   if (auto s = validate(b.config); !s) return s;
   if (b.process.umask) ::umask(*b.process.umask);
   auto p = plan(b.config, HostFacts::probe(b.config));
@@ -554,13 +602,7 @@ Status create(const Globals& g, const CreateArgs& a) {
   if (auto s = await_ready(d, c.plan, g); !s) return fail(s.error());
   if (c.plan.console)
     if (auto s = forward_console(c.plan, a.console_socket); !s) return fail(s.error());
-  if (b->process.oom_score_adj) {
-    std::ofstream oom("/proc/" + std::to_string(d.pid) + "/oom_score_adj");
-    oom << *b->process.oom_score_adj << std::flush;
-    if (!oom)
-      return fail(Error::input("process.oomScoreAdj", std::to_string(*b->process.oom_score_adj) +
-                                                          " was refused (lowering it needs CAP_SYS_RESOURCE)"));
-  }
+  if (auto s = set_oom_score_adj(d.pid, b->process.oom_score_adj); !s) return fail(s.error());
   if (auto s = apply_sysctls(d.pid, b->sysctl); !s) return fail(s.error());
   ContainerState st = new_state(*b, a.id);
   st.pid = d.pid;
@@ -616,11 +658,10 @@ Status kill(const Globals& g, const std::string& id, const std::string& signal, 
   if (!dir) return dir.error();
   auto st = dir->read();
   if (!st) return st.error();
-  if (st->status == "stopped") {
-    if (all) return ok();  // as runc: nothing is left to signal
-    return Error::input("container \"" + id + "\"", "is not running");
-  }
+  if (st->status == "stopped" && !all) return Error::input("container \"" + id + "\"", "is not running");
   if (!all) return signal_process(st->pid, st->starttime, sig);
+  // Stopped, with --all: no error (runc's rule); what its init left in a PID namespace
+  // it shared (containerd's shim kills it after the init's exit) is still signalled.
   for (int pid : container_pids(*st))
     (void)signal_process(pid, pid == st->pid ? st->starttime : 0, sig);
   return ok();
@@ -640,8 +681,10 @@ Status remove(const Globals& g, const std::string& id, bool force) {
     if (!force)
       return Error::input("container \"" + id + "\"", "is " + st->status + ": stop it first, or delete --force");
   }
+  // Stopped, a container that shared a PID namespace may have left processes (in its
+  // cgroup): they go too, as runc's destroy does.
+  for (int pid : container_pids(*st)) (void)signal_process(pid, pid == st->pid ? st->starttime : 0, SIGKILL);
   if (st->status != "stopped") {
-    for (int pid : container_pids(*st)) (void)signal_process(pid, pid == st->pid ? st->starttime : 0, SIGKILL);
     // A frozen process dies once thawed (v1 keeps even SIGKILL pending until then).
     if (st->status == "paused") (void)cgroup_freeze(st->cgroup_dirs, false);
     if (!wait_stopped(*st, 10000)) return Error::input("container \"" + id + "\"", "did not stop within 10 s of SIGKILL");
@@ -681,6 +724,7 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
   st.pid = c.inst->pid();
   st.starttime = process_starttime(st.pid);
   st.status = "created";
+  if (auto s = set_oom_score_adj(st.pid, b->process.oom_score_adj); !s) return s.error();
   if (auto s = dir->write(st); !s) return s.error();
   std::string state_text = to_json(st, false);
   for (auto* hooks : {&b->hooks.prestart, &b->hooks.create_runtime, &b->hooks.create_container}) {
@@ -859,6 +903,9 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   // In the container's PID namespace its parent is outside (getppid() is 0): the stub
   // checks that rdbox is alive through the life pipe instead.
   if (p->die_with_parent) p->life_pipe = true;
+  // Inherited by the process: the relay that forks it into the PID namespace (rootless)
+  // is not rdbox's to write to once it joined the container's user namespace.
+  if (auto s = set_oom_score_adj(::getpid(), extras.oom_score_adj); !s) return s.error();
   ChildStack stack;
   auto sup = a.detach ? Expected<std::unique_ptr<Supervisor>>(std::unique_ptr<Supervisor>())
                       : Supervisor::create({true, false, false});

@@ -465,4 +465,12 @@ Cgroup::~Cgroup() {
   if (!released_) remove();
 }
 
+std::vector<pid_t> cgroup_procs(const std::vector<std::string>& dirs) {
+  std::vector<pid_t> out;
+  for (const auto& d : dirs)
+    for (pid_t pid : procs_of(d))
+      if (std::find(out.begin(), out.end(), pid) == out.end()) out.push_back(pid);
+  return out;
+}
+
 }  // namespace rdbox

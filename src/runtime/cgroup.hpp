@@ -48,6 +48,8 @@ std::vector<ControllerPlace> cgroup_controllers();
 enum class FreezerState { none, thawed, frozen };
 FreezerState cgroup_freezer_state(const std::vector<std::string>& dirs);
 Status cgroup_freeze(const std::vector<std::string>& dirs, bool freeze);
+// The processes in any of these directories (each listed once, in order).
+std::vector<pid_t> cgroup_procs(const std::vector<std::string>& dirs);
 
 class Cgroup {
  public:

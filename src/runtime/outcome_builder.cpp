@@ -246,8 +246,8 @@ std::string describe_mount_step(const Plan& plan, unsigned item) {
     case MountOp::root: return "bind the rootfs \"" + std::string(m.src) + "\" as the new root";
     case MountOp::overlay_root: return "mount overlay on the rootfs \"" + std::string(m.src) + "\"";
     case MountOp::mount:
-      if (m.flags & MS_BIND) return "bind \"" + std::string(m.src) + "\" on " + dst;
-      return "mount " + std::string(m.fstype ? m.fstype : "?") + " on " + dst;
+      if (!m.fstype) return "bind \"" + std::string(m.src ? m.src : "?") + "\" on " + dst;
+      return "mount " + std::string(m.fstype) + " on " + dst;
     case MountOp::readonly: return "make " + dst + " read-only";
     case MountOp::mkdir: return "mkdir \"" + joined(plan, m) + "\"";
     case MountOp::mknod: return "create \"" + joined(plan, m) + "\"";

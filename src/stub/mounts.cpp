@@ -24,7 +24,11 @@ namespace {
 constexpr unsigned kMoveEmpty = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH;
 
 // An O_PATH descriptor for `dst` beneath layer `layer`, or the host path (layer -1).
+// "." is the layer's own mount: a copy of its descriptor, as a mount of a file (a device
+// bound twice, a file bound over a bound file) has no directory to resolve "." in.
 long open_beneath(const PlanView* v, int layer, const char* dst, long extra_flags = 0) {
+  if (layer >= 0 && dst[0] == '.' && !dst[1] && !(extra_flags & O_DIRECTORY))
+    return sys::call(SYS_fcntl, v->layer_fds[layer], F_DUPFD_CLOEXEC, 0);
   struct open_how how {};
   how.flags = static_cast<unsigned long long>(O_PATH | O_CLOEXEC | extra_flags);
   if (layer < 0) return sys::call(SYS_openat2, AT_FDCWD, dst, &how, sizeof how);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -666,4 +667,172 @@ TEST_F(Oci, ASeccompProfileDenyingKeyctlLeavesTheSessionKeyring) {
   Result r = run(oci({"run", "--bundle", b, "kr1"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "NoNewPrivs:\t0\nSeccomp:\t2\n");
+}
+
+namespace {
+
+unsigned long long ns_ino(pid_t pid, const char* kind) {
+  struct stat st {};
+  return ::stat(("/proc/" + std::to_string(pid) + "/ns/" + kind).c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// The live processes in `pid`'s PID namespace (zombies of ours reaped first).
+std::vector<pid_t> pid_ns_members(pid_t pid) {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  std::vector<pid_t> out;
+  unsigned long long want = ns_ino(pid, "pid");
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t p = std::stoi(name);
+    if (ns_ino(p, "pid") == want && alive(p)) out.push_back(p);
+  }
+  return out;
+}
+
+// The last NSpid of /proc/PID/status: the pid inside its innermost PID namespace.
+std::string innermost_pid(pid_t pid) {
+  for (const auto& line : split_lines(read_text("/proc/" + std::to_string(pid) + "/status")))
+    if (line.rfind("NSpid:", 0) == 0) return line.substr(line.find_last_of(" \t") + 1);
+  return "";
+}
+
+}  // namespace
+
+// A Kubernetes pod as containerd's CRI plugin builds it: a sandbox container owns the
+// namespaces, and each container of the pod joins them by path (linux.namespaces[].path),
+// its PID namespace included, with a mount namespace of its own. The container's process
+// is really in the pod's PID namespace (it sees the sandbox's process as PID 1), and
+// kill --all / delete reach the container's processes only: by its cgroup (also those its
+// init left behind, which containerd's shim kills after the init's exit), or without one by
+// its mount namespace; never the pod's other members.
+TEST_F(Oci, AContainerJoinsAPodsNamespacesByPathPidIncluded) {
+  if (!is_root())
+    GTEST_SKIP() << "joining a PID namespace is a setns rdbox does before the clone; without root it lacks "
+                    "CAP_SYS_ADMIN over the pod's namespace";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-pod";
+  std::string pod_b = bundle({"sh", "-c", "trap 'exit 0' TERM; echo pod; while :; do sleep 0.05; done"}, [&](json& c) {
+    c["hostname"] = "podbox";
+    c["linux"]["cgroupsPath"] = "/" + top + "/pod";
+  });
+  ASSERT_EQ(create("pod", pod_b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "pod"})).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return container_out("pod") == "pod\n"; }, 5s));
+  int pod = state("pod")["pid"];
+  EXPECT_EQ(innermost_pid(pod), "1");
+
+  auto member_of_pod = [&](const std::string& cgroup) {
+    return [&, cgroup](json& c) {
+      c.erase("hostname");
+      json ns = json::array();
+      for (const char* n : {"pid", "ipc", "uts", "network"})
+        ns.push_back({{"type", n}, {"path", "/proc/" + std::to_string(pod) + "/ns/" + (n == std::string("network") ? "net" : n)}});
+      ns.push_back({{"type", "mount"}});
+      c["linux"]["namespaces"] = ns;
+      if (!cgroup.empty()) c["linux"]["cgroupsPath"] = cgroup;
+    };
+  };
+  // Its hooks run in rdbox's PID namespace, not the pod's (as runc's).
+  std::string hook_ns = tmp / "hook.ns";
+  std::string c1_b = bundle({"sh", "-c", "sleep 1001 & tr '\\0' ' ' </proc/1/cmdline; echo; hostname; exec sleep 1002"},
+                            [&](json& c) {
+                              member_of_pod("/" + top + "/c1")(c);
+                              c["hooks"]["createRuntime"] = {
+                                  {{"path", "/bin/sh"}, {"args", {"sh", "-c", "readlink /proc/self/ns/pid > " + hook_ns}}}};
+                            });
+  Result c = create("c1", c1_b);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  int c1 = state("c1")["pid"];
+  EXPECT_EQ(ns_ino(c1, "pid"), ns_ino(pod, "pid")) << "the init is not in the pod's PID namespace";
+  EXPECT_NE(ns_ino(c1, "mnt"), ns_ino(pod, "mnt"));
+  EXPECT_NE(innermost_pid(c1), "1");
+  char own_ns[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/pid", own_ns, sizeof own_ns - 1), 0);
+  EXPECT_EQ(read_text(hook_ns), std::string(own_ns) + "\n") << "the hook ran in the pod's PID namespace";
+  ASSERT_EQ(run(oci({"start", "c1"})).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return container_out("c1").find("podbox\n") != std::string::npos; }, 5s))
+      << container_out("c1");
+  // Its /proc is the pod's PID namespace: PID 1 is the pod's process.
+  EXPECT_EQ(container_out("c1"), "sh -c trap 'exit 0' TERM; echo pod; while :; do sleep 0.05; done \npodbox\n");
+  ASSERT_TRUE(wait_until([&] { return pid_ns_members(pod).size() == 3; }, 5s));
+  Result ps = run(oci({"ps", "--format", "json", "c1"}));
+  auto pids = parse_json("{\"p\":" + ps.out + "}");
+  ASSERT_TRUE(pids) << ps.out;
+  EXPECT_EQ((*pids)["p"].size(), 2u) << "c1's init and its sleep, not the pod's process: " << ps.out;
+  Result e = run(oci({"exec", "c1", "sh", "-c", "tr '\\0' ' ' </proc/1/cmdline"}));
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out.rfind("sh -c trap", 0), 0u) << e.out;
+
+  // The init ends; what it left in the pod's namespace goes with kill --all (the shim's
+  // call after the exit), and the pod's process stays.
+  EXPECT_EQ(run(oci({"kill", "c1", "KILL"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return pid_ns_members(pod).size() == 2 && state("c1")["status"] == "stopped"; }, 5s));
+  EXPECT_EQ(run(oci({"kill", "--all", "c1", "KILL"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return pid_ns_members(pod) == std::vector<pid_t>{pod}; }, 5s));
+  Result d = run(oci({"delete", "c1"}));
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_FALSE(file_exists("/sys/fs/cgroup/freezer/" + top + "/c1"));
+  EXPECT_TRUE(alive(pod));
+
+  // Without a cgroup: kill --all of a running member reaches its mount namespace's processes.
+  ASSERT_EQ(create("c2", bundle({"sh", "-c", "sleep 1003 & exec sleep 1004"}, member_of_pod(""))).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "c2"})).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return pid_ns_members(pod).size() == 3; }, 5s));
+  EXPECT_EQ(run(oci({"kill", "--all", "c2", "KILL"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return pid_ns_members(pod) == std::vector<pid_t>{pod}; }, 5s));
+  EXPECT_EQ(run(oci({"delete", "c2"})).exit_code, 0);
+
+  EXPECT_EQ(run(oci({"kill", "pod", "TERM"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return state("pod")["status"] == "stopped"; }, 5s));
+  EXPECT_EQ(run(oci({"delete", "pod"})).exit_code, 0);
+  for (const char* h : {"freezer", "unified", "memory", "pids", ""})
+    EXPECT_FALSE(file_exists(std::string("/sys/fs/cgroup/") + h + "/" + top)) << h << ": the cgroup was left";
+}
+
+// process.oomScoreAdj applies to the container's init and to an exec'd process (its own
+// process JSON, as containerd's shim passes the container's process with it): each writes
+// it before the process runs. Raising it needs no privilege.
+TEST_F(Oci, OomScoreAdjOfTheInitAndOfAnExec) {
+  int mine = std::stoi(read_text("/proc/self/oom_score_adj"));
+  std::string b = bundle({"sh", "-c", "cat /proc/self/oom_score_adj; exec sleep 30"},
+                         [&](json& c) { c["process"]["oomScoreAdj"] = mine + 300; });
+  ASSERT_EQ(create("o1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "o1"})).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return container_out("o1") == std::to_string(mine + 300) + "\n"; }, 5s))
+      << container_out("o1");
+  json proc = {{"args", {"cat", "/proc/self/oom_score_adj"}},
+               {"env", {"PATH=/bin"}},
+               {"cwd", "/"},
+               {"user", {{"uid", 0}, {"gid", 0}}},
+               {"oomScoreAdj", mine + 400}};
+  Result e = run(oci({"exec", "--process", tmp.write("oom.json", proc.dump()), "o1"}));
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out, std::to_string(mine + 400) + "\n");
+  EXPECT_EQ(run(oci({"delete", "--force", "o1"})).exit_code, 0);
+  // run (create + start + wait in one): the same.
+  Result r = run(oci({"run", "--bundle", bundle({"cat", "/proc/self/oom_score_adj"}, [&](json& c) {
+                        c["process"]["oomScoreAdj"] = mine + 200;
+                      }), "o2"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, std::to_string(mine + 200) + "\n");
+}
+
+// A mount on a path that is a mounted file already: a linux.devices entry that is a
+// default device too (containerd's privileged containers list every host device), and a
+// file bound over a bound file. The later mount goes on top. The host's /dev/ptmx listed
+// there leaves the container's own (a link into its devpts, as runc makes it).
+TEST_F(Oci, AMountOnAMountedFileGoesOnTop) {
+  std::string first = tmp.write("first", "first\n"), second = tmp.write("second", "second\n");
+  std::string cmd = "stat -c '%t,%T' /dev/full; cat /dev/termination-log; readlink /dev/ptmx";
+  std::string b = bundle({"sh", "-c", cmd}, [&](json& c) {
+    c["linux"]["devices"] = {{{"path", "/dev/full"}, {"type", "c"}, {"major", 1}, {"minor", 7}, {"fileMode", 438}},
+                             {{"path", "/dev/ptmx"}, {"type", "c"}, {"major", 5}, {"minor", 2}, {"fileMode", 438}}};
+    for (const auto& src : {first, second})
+      c["mounts"].push_back({{"destination", "/dev/termination-log"}, {"type", "bind"}, {"source", src},
+                             {"options", {"rbind", "rprivate", "rw"}}});
+  });
+  Result r = run(oci({"run", "--bundle", b, "m1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1,7\nsecond\npts/ptmx\n");
 }

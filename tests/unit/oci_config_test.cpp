@@ -276,3 +276,22 @@ TEST(OciSignals, NamesAndNumbers) {
   for (const char* bad : {"", "0", "65", "FOO", "SIG", "RTMIN+", "RTMIN+99", "-9", "9x", "99999999999999999999"})
     EXPECT_EQ(oci::signal_number(bad), -1) << bad;
 }
+
+// A container of a Kubernetes pod, as containerd's CRI plugin writes it: every namespace
+// but the mount namespace is the sandbox's, by path, the PID namespace included (rdbox
+// create joins that one before the clone). A privileged one lists the host's /dev/ptmx
+// among its devices: the container keeps its own (the link into its devpts).
+TEST(OciConfig, APodMembersNamespacesByPathPidIncluded) {
+  json j = base();
+  j["linux"]["namespaces"] = {{{"type", "pid"}, {"path", "/proc/7/ns/pid"}}, {{"type", "ipc"}, {"path", "/proc/7/ns/ipc"}},
+                              {{"type", "uts"}, {"path", "/proc/7/ns/uts"}}, {{"type", "mount"}},
+                              {{"type", "network"}, {"path", "/proc/7/ns/net"}}};
+  j["linux"]["devices"] = {{{"path", "/dev/ptmx"}, {"type", "c"}, {"major", 5}, {"minor", 2}}};
+  auto b = parse(j);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  const NamespaceEntry* pid = b->config.find_namespace(CLONE_NEWPID);
+  ASSERT_TRUE(pid);
+  EXPECT_EQ(pid->path, "/proc/7/ns/pid");
+  for (const auto& m : b->config.mounts)
+    EXPECT_FALSE(m.type == MountType::bind && m.destination == "/dev/ptmx") << "the host's ptmx was bound";
+}
