@@ -120,25 +120,73 @@ struct LaunchConfig {
   bool controlling_tty = false;   // with new_session: fd 0, a terminal, becomes the controlling one
 };
 
+// One rule of the device controller (OCI linux.resources.devices), applied in order.
+struct CgroupDeviceRule {
+  bool allow = false;
+  char type = 'a';                        // 'a' (all), 'c', 'b'
+  std::int64_t major = -1, minor = -1;    // -1: any ("*")
+  std::string access = "rwm";
+};
+// A block device's weight (blkio.weight_device, leaf_weight_device) or throttle rate.
+struct CgroupBlockDevice {
+  std::int64_t major = 0, minor = 0;
+  std::optional<std::uint64_t> weight, leaf_weight;  // weight devices
+  std::uint64_t rate = 0;                            // throttle devices
+};
+struct CgroupHugepageLimit {
+  std::string page_size;  // "2MB", "1GB": the kernel's file names
+  std::uint64_t limit = 0;
+};
+struct CgroupNetPriority {
+  std::string interface;
+  std::uint32_t priority = 0;
+};
+
 // One cgroup per run, made under `parent` (default: rdbox's own cgroup, in each hierarchy
 // a controller lives in: v2, or v1 on a hybrid host), the child in it before exec, removed
 // (with whatever is left in it killed) on every path. A limit left unset is not written.
+// The limits are also what `rdbox update` writes into a running container's cgroup.
 struct CgroupConfig {
   std::string parent;                    // relative to rdbox's own cgroup, or absolute from the cgroup root
   std::string path;                      // the exact cgroup to create (OCI cgroupsPath); empty: a fresh name
-  std::optional<std::int64_t> memory_max;       // bytes
+  std::optional<std::int64_t> memory_max;       // bytes; -1 unlimited
   std::optional<std::int64_t> memory_swap_max;  // memory + swap, bytes, as docker's --memory-swap; -1 unlimited
-  std::optional<std::int64_t> pids_max;
-  std::optional<std::uint64_t> cpu_quota_us;    // with cpu_period_us: --cpus
-  std::uint64_t cpu_period_us = 100000;
+  std::optional<std::int64_t> memory_reservation, memory_kernel, memory_kernel_tcp;  // bytes (soft limit: v2 memory.low)
+  std::optional<std::uint64_t> memory_swappiness;  // 0..100, v1 only
+  bool memory_disable_oom_killer = false;          // v1 only
+  std::optional<std::int64_t> pids_max;            // -1 unlimited
+  std::optional<std::int64_t> cpu_quota_us;        // -1 unlimited
+  std::optional<std::uint64_t> cpu_period_us;
   std::optional<std::uint64_t> cpu_weight;      // 1..10000 (v2), converted to shares on v1
   std::optional<std::uint64_t> cpu_shares;      // 2..262144 (v1), converted to weight on v2
+  std::optional<std::int64_t> cpu_rt_runtime_us;   // v1 only
+  std::optional<std::uint64_t> cpu_rt_period_us;   // v1 only
+  std::string cpuset_cpus, cpuset_mems;            // empty: inherited
+  std::optional<std::uint64_t> blkio_weight, blkio_leaf_weight;  // 10..1000 (leaf: v1 only)
+  std::vector<CgroupBlockDevice> blkio_weight_devices, blkio_read_bps, blkio_write_bps, blkio_read_iops, blkio_write_iops;
+  std::vector<CgroupHugepageLimit> hugepage_limits;
+  std::optional<std::uint32_t> net_classid;        // v1 net_cls only
+  std::vector<CgroupNetPriority> net_priorities;   // v1 net_prio only
+  std::vector<CgroupDeviceRule> devices;           // in order (v1 devices.allow/deny)
+  std::vector<std::pair<std::string, std::string>> unified;  // v2 file → value, written last
   std::string origin = "--memory";              // what asked for the cgroup, for messages
+  // Where the limits came from, for messages naming the field ("linux.resources" makes
+  // "linux.resources.memory.limit"); empty: `origin`.
+  std::string resources_origin;
   // A freezer for the cgroup (OCI pause/resume): v1's freezer hierarchy where the host
   // mounts one, else the v2 directory (cgroup.freeze is core v2). Best effort: none, no error.
   bool freezer = false;
+  // A directory in every v1 hierarchy too, limited or not (OCI: runc's and crun's
+  // placement, which `update` and the engines' stats rely on).
+  bool every_hierarchy = false;
   bool any_limit() const {
-    return memory_max || memory_swap_max || pids_max || cpu_quota_us || cpu_weight || cpu_shares;
+    return memory_max || memory_swap_max || memory_reservation || memory_kernel || memory_kernel_tcp ||
+           memory_swappiness || memory_disable_oom_killer || pids_max || cpu_quota_us || cpu_period_us ||
+           cpu_weight || cpu_shares || cpu_rt_runtime_us || cpu_rt_period_us || !cpuset_cpus.empty() ||
+           !cpuset_mems.empty() || blkio_weight || blkio_leaf_weight || !blkio_weight_devices.empty() ||
+           !blkio_read_bps.empty() || !blkio_write_bps.empty() || !blkio_read_iops.empty() ||
+           !blkio_write_iops.empty() || !hugepage_limits.empty() || net_classid || !net_priorities.empty() ||
+           !devices.empty() || !unified.empty();
   }
 };
 

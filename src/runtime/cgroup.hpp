@@ -49,6 +49,14 @@ enum class FreezerState { none, thawed, frozen };
 FreezerState cgroup_freezer_state(const std::vector<std::string>& dirs);
 Status cgroup_freeze(const std::vector<std::string>& dirs, bool freeze);
 
+// Writes the limits `c` sets for `controllers` (v1 names) into one directory of a
+// hierarchy of `version`; an error names the config's field and the kernel's answer.
+Status write_cgroup_limits(const std::string& dir, const std::vector<std::string>& controllers, int version,
+                           const CgroupConfig& c);
+// rdbox update: the limits `c` sets, written into a container's existing directories
+// (those Cgroup::release() returned), each controller where it lives.
+Status cgroup_update(const std::vector<std::string>& dirs, const CgroupConfig& c);
+
 class Cgroup {
  public:
   // Creates the run's cgroup (every directory, every limit written) or nothing at all.
@@ -82,6 +90,8 @@ class Cgroup {
     std::vector<std::string> controllers;  // the ones limited here
   };
   Status make(const CgroupConfig& config);
+  Status make_dir(const CgroupHierarchy& h, const std::vector<std::string>& controllers,
+                  const std::vector<std::string>& enable, const CgroupConfig& config, const std::string& name);
   Status write_limits(const CgroupConfig& config);
   void remove();
 
