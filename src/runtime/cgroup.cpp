@@ -399,7 +399,10 @@ Status write_cgroup_limits(const std::string& dir, const std::vector<std::string
     auto writes = cgroup_writes(c, ctrl, version);
     if (!writes) return writes.error();
     std::vector<const CgroupWrite*> again;
-    for (const auto& w : *writes) {
+    for (auto& w : *writes) {
+      if (!w.alias.empty() && ::access((dir + "/" + w.file).c_str(), F_OK) != 0 &&
+          ::access((dir + "/" + w.alias).c_str(), F_OK) == 0)
+        w.file = w.alias;
       int e = write_text(dir + "/" + w.file, with_current(dir, w));
       if (e == EINVAL && w.retry) again.push_back(&w);
       else if (e) return write_error(c, dir, w, e);

@@ -100,7 +100,7 @@ std::uint64_t blkio_to_io_weight(std::uint64_t b) { return 1 + ((b < 10 ? 0 : b 
 Status blkio_writes(const CgroupConfig& c, bool v2, Writes& w) {
   if (c.blkio_weight)
     w.push_back(v2 ? CgroupWrite{"io.weight", "default " + unum(blkio_to_io_weight(*c.blkio_weight)), "blockIO.weight"}
-                   : CgroupWrite{"blkio.weight", unum(*c.blkio_weight), "blockIO.weight"});
+                   : CgroupWrite{"blkio.weight", unum(*c.blkio_weight), "blockIO.weight", false, "blkio.bfq.weight"});
   if (c.blkio_leaf_weight) {
     if (v2) return v1_only(c, "blockIO.leafWeight");
     w.push_back({"blkio.leaf_weight", unum(*c.blkio_leaf_weight), "blockIO.leafWeight"});
@@ -110,7 +110,7 @@ Status blkio_writes(const CgroupConfig& c, bool v2, Writes& w) {
       w.push_back(v2 ? CgroupWrite{"io.weight", device(d.major, d.minor) + " " + unum(blkio_to_io_weight(*d.weight)),
                                    "blockIO.weightDevice"}
                      : CgroupWrite{"blkio.weight_device", device(d.major, d.minor) + " " + unum(*d.weight),
-                                   "blockIO.weightDevice"});
+                                   "blockIO.weightDevice", false, "blkio.bfq.weight_device"});
     if (d.leaf_weight) {
       if (v2) return v1_only(c, "blockIO.weightDevice.leafWeight");
       w.push_back({"blkio.leaf_weight_device", device(d.major, d.minor) + " " + unum(*d.leaf_weight),

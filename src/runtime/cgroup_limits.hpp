@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rdbox/config.hpp"
@@ -20,6 +21,10 @@ struct CgroupWrite {
   // EINVAL is retried once after the directory's other writes (v1's memory limit below
   // memsw, a CFS period the old quota does not fit): the kernel checks them pairwise.
   bool retry = false;
+  std::string alias;  // written instead when `file` does not exist (BFQ's blkio.bfq.weight)
+
+  CgroupWrite(std::string f, std::string v, std::string fld, bool again = false, std::string alt = {})
+      : file(std::move(f)), value(std::move(v)), field(std::move(fld)), retry(again), alias(std::move(alt)) {}
 };
 
 // A controller rdbox can limit: its name on v1 and on v2 (nullptr: none there).

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -292,7 +293,9 @@ TEST_F(Oci, BadInputIsOneLineExitOneAndNothingLeft) {
       {{"exec", "nosuch", "true"}, "does not exist"},
       {{"pause", "nosuch"}, "does not exist"},
       {{"resume", "nosuch"}, "does not exist"},
-      {{"update", "nosuch"}, "not supported"},
+      {{"update", "--memory", "1M", "nosuch"}, "does not exist"},
+      {{"update", "nosuch"}, "nothing to change"},
+      {{"events", "nosuch"}, "not supported"},
   };
   for (const auto& c : cases) {
     Result r = run(oci(c.args));
@@ -532,6 +535,154 @@ TEST_F(Oci, PauseWithoutACgroupIsOneError) {
   EXPECT_NE(r.err.find("cgroupsPath"), std::string::npos) << r.err;
   EXPECT_EQ(state("n1")["status"], "created");
   EXPECT_EQ(run(oci({"delete", "n1"})).exit_code, 0);
+}
+
+// The host's file of `controller` for process `pid`: its v1 hierarchy's where the process
+// has one, else the v2 directory's `v2file`; "" when neither exists.
+std::string cgroup_file_of(int pid, const std::string& controller, const std::string& v1file,
+                           const std::string& v2file) {
+  std::string v2dir;
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string line; std::getline(in, line);) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    std::string ctrls = "," + line.substr(a + 1, b - a - 1) + ",", path = line.substr(b + 1);
+    if (ctrls == ",," ) v2dir = path;
+    else if (ctrls.find("," + controller + ",") != std::string::npos)
+      return "/sys/fs/cgroup/" + controller + path + "/" + v1file;
+  }
+  for (const char* m : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+    std::string f = m + v2dir + "/" + v2file;
+    if (!v2dir.empty() && file_exists(f)) return f;
+  }
+  return "";
+}
+
+// Whether the kernel has `controller` enabled (/proc/cgroups).
+bool controller_enabled(const std::string& controller) {
+  std::istringstream in(read_text("/proc/cgroups"));
+  for (std::string name, h, n, on; in >> name >> h >> n >> on;)
+    if (name == controller) return on == "1";
+  return false;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// linux.resources land in the container's cgroup files, v1 or v2 names (runtime-tools'
+// linux_cgroups_* check them the same way, from the host).
+TEST_F(Oci, LinuxResourcesAreWrittenToTheCgroup) {
+  if (!is_root()) GTEST_SKIP() << "a cgroup needs root here (rootless configs get none)";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-res";
+  std::string b = bundle({"sleep", "30"}, [&](json& c) {
+    c["linux"]["cgroupsPath"] = "/" + top + "/r1";
+    c["linux"]["resources"] = json::parse(R"({
+      "memory": {"limit": 67108864, "reservation": 33554432},
+      "pids": {"limit": 42},
+      "cpu": {"shares": 512, "quota": 20000, "period": 100000},
+      "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}]
+    })");
+  });
+  Result cr = create("r1", b);
+  ASSERT_EQ(cr.exit_code, 0) << cr.err;
+  int pid = state("r1")["pid"];
+  struct Want {
+    const char *controller, *v1, *v2, *v1_value, *v2_value;
+  };
+  for (const Want& w : {Want{"memory", "memory.limit_in_bytes", "memory.max", "67108864", "67108864"},
+                        Want{"memory", "memory.soft_limit_in_bytes", "memory.low", "33554432", "33554432"},
+                        Want{"pids", "pids.max", "pids.max", "42", "42"},
+                        Want{"cpu", "cpu.shares", "cpu.weight", "512", "20"},
+                        Want{"cpu", "cpu.cfs_quota_us", "cpu.max", "20000", "20000 100000"}}) {
+    if (!controller_enabled(w.controller)) continue;  // this kernel has none: nothing to check
+    std::string f = cgroup_file_of(pid, w.controller, w.v1, w.v2);
+    ASSERT_FALSE(f.empty()) << w.controller << ": the container is in no cgroup with " << w.v1 << "/" << w.v2;
+    bool v1 = f.find("/unified/") == std::string::npos && f.rfind(std::string("/sys/fs/cgroup/") + w.controller + "/", 0) == 0;
+    EXPECT_EQ(trimmed(read_text(f)), v1 ? w.v1_value : w.v2_value) << f;
+  }
+  std::string devices = cgroup_file_of(pid, "devices", "devices.list", "");
+  if (!devices.empty()) {  // v1: the rules in order, then the defaults every container gets
+    std::string list = read_text(devices);
+    EXPECT_EQ(list.rfind("c 10:229 rw\n", 0), 0u) << list;
+    EXPECT_EQ(list.find("a *:* rwm"), std::string::npos) << "deny all came first" << list;
+    EXPECT_NE(list.find("c 136:* rwm"), std::string::npos) << list;
+  }
+  Result d = run(oci({"delete", "--force", "r1"}));
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  for (const char* h : {"memory", "pids", "cpu", "cpuset", "devices", "freezer", "blkio", "unified", ""})
+    EXPECT_FALSE(file_exists(std::string("/sys/fs/cgroup/") + h + "/" + top)) << h << ": the cgroup was left";
+}
+
+// update (runc's): options and a --resources file (here stdin) change a running
+// container's limits; bad input is one error line and exit 1.
+TEST_F(Oci, UpdateChangesTheLimits) {
+  if (!is_root()) GTEST_SKIP() << "a cgroup needs root here (rootless configs get none)";
+  if (!controller_enabled("pids") || !controller_enabled("memory")) GTEST_SKIP() << "no memory or pids controller";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-upd";
+  std::string b = bundle({"sleep", "30"}, [&](json& c) {
+    c["linux"]["cgroupsPath"] = "/" + top;
+    c["linux"]["resources"] = {{"pids", {{"limit", 40}}}};
+  });
+  ASSERT_EQ(create("u1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "u1"})).exit_code, 0);
+  int pid = state("u1")["pid"];
+  std::string pids = cgroup_file_of(pid, "pids", "pids.max", "pids.max");
+  std::string mem = cgroup_file_of(pid, "memory", "memory.limit_in_bytes", "memory.max");
+  ASSERT_FALSE(pids.empty());
+  ASSERT_FALSE(mem.empty()) << "every controller gets a directory, limited or not (update needs it)";
+  EXPECT_EQ(trimmed(read_text(pids)), "40");
+
+  Result u = run(oci({"update", "--pids-limit", "33", "--memory", "96M", "u1"}));
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "33");
+  EXPECT_EQ(trimmed(read_text(mem)), "100663296");
+  RunOptions in;
+  in.stdin_data = R"({"pids": {"limit": 21}, "memory": {"limit": 134217728}})";
+  u = run(oci({"update", "--resources", "-", "u1"}), in);
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "21");
+  EXPECT_EQ(trimmed(read_text(mem)), "134217728");
+  u = run(oci({"update", "--pids-limit", "-1", "u1"}));
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "max");
+
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"update", "--memory", "lots", "u1"},        // not a size
+           {"update", "u1"},                            // nothing to change
+           {"update", "--pids-limit", "3", "nope"},     // no such container
+           {"update", "--resources", "/nonexistent", "u1"},
+           {"update", "--cpu-period", "5", "u1"}}) {    // the kernel refuses it
+    Result r = run(oci(bad));
+    EXPECT_EQ(r.exit_code, 1) << bad[1];
+    EXPECT_EQ(r.err_lines().size(), 1u) << r.err;
+  }
+  in.stdin_data = R"({"pids": {"limit": "x"}})";
+  Result r = run(oci({"update", "--resources", "-", "u1"}), in);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("pids.limit"), std::string::npos) << r.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "max") << "a refused update changes nothing";
+  EXPECT_EQ(run(oci({"delete", "--force", "u1"})).exit_code, 0);
+  EXPECT_FALSE(file_exists("/sys/fs/cgroup/pids/" + top));
+}
+
+// A value the kernel refuses: one error naming the field, exit 1, and neither a state
+// nor a cgroup directory (nor the parent create made) left.
+TEST_F(Oci, RefusedResourcesAreOneErrorAndNoCgroupLeft) {
+  if (!is_root()) GTEST_SKIP() << "a cgroup needs root here (rootless configs get none)";
+  if (!controller_enabled("cpu")) GTEST_SKIP() << "no cpu controller";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-bad";
+  std::string b = bundle({"true"}, [&](json& c) {
+    c["linux"]["cgroupsPath"] = "/" + top + "/x1";
+    c["linux"]["resources"] = {{"pids", {{"limit", 10}}}, {"cpu", {{"quota", 1000}, {"period", 5}}}};
+  });
+  Result r = create("x1", b);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("linux.resources.cpu."), std::string::npos) << r.err;
+  EXPECT_FALSE(state_dir_exists("x1"));
+  for (const char* h : {"memory", "pids", "cpu", "cpuset", "devices", "freezer", "blkio", "unified", ""})
+    EXPECT_FALSE(file_exists(std::string("/sys/fs/cgroup/") + h + "/" + top)) << h << ": the cgroup was left";
 }
 
 // A terminal: the pty's master arrives over --console-socket (SCM_RIGHTS) and is the
