@@ -313,7 +313,10 @@ Expected<std::optional<MountEntry>> parse_mount(const Field& f, const std::strin
       return Error::input(idx(opts_f.path, i), "\"" + o + "\" is not a mount option");
     if (o == "idmap" || o == "ridmap")
       return Error::input(idx(opts_f.path, i), "idmapped mounts are not supported by rdbox");
-    if (bind) return Error::input(idx(opts_f.path, i), "unknown option \"" + o + "\" for a bind mount");
+    if (bind) {  // the kernel takes no data with MS_BIND: runc and crun drop it too
+      warnings.push_back(idx(opts_f.path, i) + ": \"" + o + "\" means nothing to a bind mount; ignored");
+      continue;
+    }
     data += (data.empty() ? "" : ",") + o;  // size=, mode=, newinstance, ptmxmode=...: the filesystem's own
   }
   e.data = data;

@@ -537,6 +537,26 @@ TEST_F(Oci, PauseWithoutACgroupIsOneError) {
   EXPECT_EQ(run(oci({"delete", "n1"})).exit_code, 0);
 }
 
+// runtime-tools' linux_masked_paths, linux_readonly_paths and mounts: a masked path
+// beneath another masked one (hidden already), a read-only one beneath another, and a
+// bind mount given filesystem options (meaningless to a bind: ignored, as runc does).
+TEST_F(Oci, NestedMasksAndBindMountDataOptions) {
+  std::string data = tmp.mkdir("data");
+  std::ofstream(data + "/f") << "x";
+  std::string b = bundle({"sh", "-c", "ls -A /mnt | wc -l; ls /home/sub 2>&1 >/dev/null | grep -c 'No such'; "
+                                      "cat /data/f; echo; mkdir /data/d 2>/dev/null && echo rw || echo ro"},
+                         [&](json& c) {
+                           c["linux"]["maskedPaths"] = {"/mnt", "/mnt/a/b", "/home", "/home/sub"};
+                           c["linux"]["readonlyPaths"] = {"/data", "/data/deeper"};
+                           c["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", data},
+                                                  {"options", {"rbind", "mode=755", "size=1k"}}});
+                         });
+  Result r = run(oci({"run", "--bundle", b, "m1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n1\nx\nro\n") << r.err;
+  EXPECT_FALSE(file_exists(data + "/d")) << "the read-only path was written";
+}
+
 // The host's file of `controller` for process `pid`: its v1 hierarchy's where the process
 // has one, else the v2 directory's `v2file`; "" when neither exists.
 std::string cgroup_file_of(int pid, const std::string& controller, const std::string& v1file,
