@@ -199,6 +199,11 @@ struct SandboxConfig {
   std::string root;                // the root filesystem; empty: the host's
   bool root_overlay = false;       // writes go to a tmpfs upper layer, never to `root`
   bool root_readonly = false;
+  // The new root's propagation inside the sandbox, set after pivot_root, recursively
+  // (MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MS_PRIVATE; OCI rootfsPropagation); 0: private,
+  // as every mount of the sandbox is. Nothing reaches the host either way: the sandbox's
+  // mounts were made private before.
+  unsigned long root_propagation = 0;
   bool root_create_targets = false;  // missing mount targets are made in `root` (OCI runtimes do; the CLI never)
   std::vector<MountEntry> mounts;  // in order, the root's own recipe first
   std::string hostname;

@@ -95,7 +95,8 @@ enum class MountOp : std::uint32_t {
   mkdir,         // mkdir dst/name (only ever in a layer the run owns)
   mknod,         // an empty file dst/name, a bind target (only in a layer the run owns)
   symlink,       // symlink dst/name -> src (only in a layer the run owns)
-  pivot,         // pivot_root into the new root; the old root is detached
+  pivot,         // pivot_root into the new root; the old root is detached; then flags
+                 // (MS_SHARED, MS_SLAVE, MS_UNBINDABLE...) on the new root, recursively, if set
 };
 struct MountStep {
   MountOp op;

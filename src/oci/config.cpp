@@ -548,11 +548,19 @@ Status parse_linux(const Field& f, const ParseOptions& opts, Bundle& b, std::vec
   }
   auto prop = get_string(at(l, f.path, "rootfsPropagation"));
   if (!prop) return prop.error();
-  if (!prop->empty() && *prop != "private" && *prop != "rprivate" && *prop != "slave" && *prop != "rslave" &&
-      *prop != "shared" && *prop != "rshared" && *prop != "unbindable" && *prop != "runbindable")
-    return Error::input("linux.rootfsPropagation", "unknown propagation \"" + *prop + "\"");
-  if (!prop->empty() && *prop != "private" && *prop != "rprivate" && *prop != "slave" && *prop != "rslave")
-    b.warnings.push_back("linux.rootfsPropagation: \"" + *prop + "\" is applied as private (nothing propagates)");
+  if (!prop->empty()) {
+    struct Propagation {
+      const char* name;
+      unsigned long flag;
+    };
+    constexpr Propagation kPropagations[] = {{"private", MS_PRIVATE}, {"slave", MS_SLAVE}, {"shared", MS_SHARED},
+                                             {"unbindable", MS_UNBINDABLE}};
+    std::string word = (*prop)[0] == 'r' ? prop->substr(1) : *prop;  // rshared: the same (always recursive)
+    for (const auto& p : kPropagations)
+      if (word == p.name) c.root_propagation = p.flag;
+    if (!c.root_propagation)
+      return Error::input("linux.rootfsPropagation", "unknown propagation \"" + *prop + "\"");
+  }
   if (auto s = parse_time_offsets(at(l, f.path, "timeOffsets"), c); !s) return s;
   Field pers = at(l, f.path, "personality");
   if (pers.present()) {

@@ -319,7 +319,7 @@ Status plan_mounts(const SandboxConfig& c, Plan& p) {
   m.close_unused_layers();
   if (!c.root.empty()) {
     if (c.root_readonly) m.add(MountOp::readonly, kMountMisc, nullptr, {0, "."});
-    m.add(MountOp::pivot, kMountPivot, nullptr, {0, "."});
+    m.add(MountOp::pivot, kMountPivot, nullptr, {0, "."}).flags = c.root_propagation;
   }
   return ok();
 }

@@ -232,12 +232,15 @@ int attach_overlay_root(const PlanView* v, const MountStep& m) {
 
 // pivot_root(".", "."): the old root ends up mounted over the new one; detaching it leaves
 // it unreachable, with no directory needed inside the rootfs. Every layer descriptor, and
-// rdbox's rootfs descriptors, are closed: nothing of the host stays open.
-int pivot(const PlanView* v) {
+// rdbox's rootfs descriptors, are closed: nothing of the host stays open. `propagation`
+// (MS_SHARED...; 0: none) is then set on the new root, recursively.
+int pivot(const PlanView* v, unsigned long propagation) {
   long r = sys::call(SYS_fchdir, v->layer_fds[0]);
   if (!sys::failed(r)) r = sys::call(SYS_pivot_root, ".", ".");
   if (!sys::failed(r)) r = sys::call(SYS_umount2, ".", MNT_DETACH);
   if (!sys::failed(r)) r = sys::call(SYS_chdir, "/");
+  if (!sys::failed(r) && propagation)
+    r = sys::call(SYS_mount, nullptr, "/", nullptr, propagation | MS_REC, nullptr);
   for (std::size_t i = 0; i < v->n_layers; ++i)
     if (v->layer_fds[i] >= 0) sys::call(SYS_close, v->layer_fds[i]);
   if (v->rootfs_fd >= 0) sys::call(SYS_close, v->rootfs_fd);
@@ -258,7 +261,7 @@ int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back) {
     case MountOp::mkdir:
     case MountOp::mknod:
     case MountOp::symlink: return make_entry(v, m);
-    case MountOp::pivot: return pivot(v);
+    case MountOp::pivot: return pivot(v, m.flags);
     case MountOp::mask: return mask(v, m);
     case MountOp::readonly_path: return readonly_path(v, m);
   }

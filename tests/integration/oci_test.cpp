@@ -557,6 +557,29 @@ TEST_F(Oci, NestedMasksAndBindMountDataOptions) {
   EXPECT_FALSE(file_exists(data + "/d")) << "the read-only path was written";
 }
 
+// runtime-tools' linux_rootfs_propagation: the container's root is shared (a bind of it
+// sees later mounts), unbindable (it cannot be bound), or private, as config.json says.
+TEST_F(Oci, RootfsPropagationIsSetInsideTheContainer) {
+  if (!is_root()) GTEST_SKIP() << "checked as root (the mounts inside need CAP_SYS_ADMIN, granted here by the bundle)";
+  auto with = [&](const char* propagation, const std::string& script) {
+    return bundle({"sh", "-c", script}, [&](json& c) {
+      c["linux"]["rootfsPropagation"] = propagation;
+      for (const char* set : {"bounding", "effective", "permitted"}) c["process"]["capabilities"][set].push_back("CAP_SYS_ADMIN");
+    });
+  };
+  std::string see = "mount --rbind / /mnt && mount -t tmpfs t /home && touch /home/x && "
+                    "{ test -e /mnt/home/x && echo exposed || echo hidden; }";
+  Result shared = run(oci({"run", "--bundle", with("shared", see), "p1"}));
+  EXPECT_EQ(shared.out, "exposed\n") << shared.err;
+  Result priv = run(oci({"run", "--bundle", with("rprivate", see), "p2"}));
+  EXPECT_EQ(priv.out, "hidden\n") << priv.err;
+  Result unb = run(oci({"run", "--bundle", with("unbindable", "mount --bind / /mnt 2>/dev/null && echo bound || echo refused"), "p3"}));
+  EXPECT_EQ(unb.out, "refused\n") << unb.err;
+  Result bad = run(oci({"run", "--bundle", with("sideways", "true"), "p4"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("linux.rootfsPropagation"), std::string::npos) << bad.err;
+}
+
 // The host's file of `controller` for process `pid`: its v1 hierarchy's where the process
 // has one, else the v2 directory's `v2file`; "" when neither exists.
 std::string cgroup_file_of(int pid, const std::string& controller, const std::string& v1file,
