@@ -186,7 +186,8 @@ TEST(OciConfig, EachBadFieldIsNamed) {
       {[](json& j) { j["mounts"][0]["destination"] = "/"; }, "mounts[0].destination"},
       {[](json& j) { j["mounts"][0]["destination"] = "/a/../b"; }, "mounts[0].destination"},
       {[](json& j) { j["mounts"][1]["type"] = "ext4"; }, "mounts[1].type"},
-      {[](json& j) { j["mounts"][2]["options"] = {"rbind", "size=1"}; }, "mounts[2].options[1]"},
+      {[](json& j) { j["mounts"][2]["options"] = {"rbind", ""}; }, "mounts[2].options[1]"},
+      {[](json& j) { j["linux"]["rootfsPropagation"] = "sideways"; }, "linux.rootfsPropagation"},
       {[](json& j) { j["mounts"][2]["source"] = ""; }, "mounts[2].source"},
       {[](json& j) { j["mounts"][2]["uidMappings"] = json::array(); }, "mounts[2].uidMappings"},
       {[](json& j) { j["mounts"] = json::object(); }, "mounts: must be an array"},
@@ -281,6 +282,18 @@ TEST(OciSignals, NamesAndNumbers) {
 
 // linux.resources: every object to the neutral CgroupConfig, the device list ending with
 // the defaults and linux.devices' nodes; bad values name their field.
+TEST(OciConfig, BindDataOptionsAreWarnedAndPropagationIsKept) {
+  json j = base();
+  j["mounts"][2]["options"] = {"rbind", "mode=755"};
+  j["linux"]["rootfsPropagation"] = "rshared";
+  auto b = parse(j);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  bool warned = false;
+  for (const auto& w : b->warnings) warned = warned || w.find("mounts[2].options[1]") != std::string::npos;
+  EXPECT_TRUE(warned) << "a filesystem option on a bind mount is ignored with a warning";
+  EXPECT_EQ(b->config.root_propagation, static_cast<unsigned long>(MS_SHARED));
+}
+
 TEST(OciResources, EveryObjectBecomesALimit) {
   json j = base();
   j["linux"]["resources"] = json::parse(R"({
