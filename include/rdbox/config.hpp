@@ -204,6 +204,9 @@ struct SandboxConfig {
   // as every mount of the sandbox is. Nothing reaches the host either way: the sandbox's
   // mounts were made private before.
   unsigned long root_propagation = 0;
+  // The mounts and the new root are made in a mount namespace joined by path (OCI: the
+  // container's namespace is given). Else a joined mount namespace takes no mounts.
+  bool mounts_in_joined_ns = false;
   bool root_create_targets = false;  // missing mount targets are made in `root` (OCI runtimes do; the CLI never)
   std::vector<MountEntry> mounts;  // in order, the root's own recipe first
   std::string hostname;

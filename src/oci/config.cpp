@@ -774,8 +774,12 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   if (!b.domainname.empty() && !(c.namespace_kinds() & CLONE_NEWUTS))
     return Error::input("domainname", "needs a new UTS namespace (linux.namespaces: {\"type\": \"uts\"})");
   const NamespaceEntry* mnt = c.find_namespace(CLONE_NEWNS);
-  if (!mnt || !mnt->path.empty())
-    return Error::input("linux.namespaces", "rdbox needs a new mount namespace for the container's root ({\"type\": \"mount\"})");
+  if (!mnt)
+    return Error::input("linux.namespaces", "rdbox needs a mount namespace for the container's root ({\"type\": "
+                                            "\"mount\"}, new or by path)");
+  // A mount namespace given by path is joined and the container's root is set up in it,
+  // as runc and crun do: its other processes see that root change too.
+  c.mounts_in_joined_ns = !mnt->path.empty();
   bool newuser = false;
   for (const auto& n : c.namespaces) newuser = newuser || (n.kind == CLONE_NEWUSER && n.path.empty());
   if ((!c.uid_maps.empty() || !c.gid_maps.empty()) && !newuser)
@@ -790,7 +794,11 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   }
   // The container's own stdio is what the caller gave rdbox.
   c.processes[0].preserve_fds = 0;
-  if (auto s = validate(c); !s) return s.error();
+  // A PID namespace given by path is joined by the runtime itself before the clone
+  // (runtime.cpp: join_pid_namespace), not by the sandbox: validated without it.
+  SandboxConfig checked = c;
+  std::erase_if(checked.namespaces, [](const NamespaceEntry& n) { return n.kind == CLONE_NEWPID && !n.path.empty(); });
+  if (auto s = validate(checked); !s) return s.error();
   return b;
 }
 

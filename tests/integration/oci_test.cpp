@@ -580,6 +580,50 @@ TEST_F(Oci, RootfsPropagationIsSetInsideTheContainer) {
   EXPECT_NE(bad.err.find("linux.rootfsPropagation"), std::string::npos) << bad.err;
 }
 
+std::string ns_link(int pid, const char* ns) {
+  char buf[128] = {};
+  ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/ns/" + ns).c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+}
+
+// runtime-tools' linux_ns_path: the mount and PID namespaces given by path are joined
+// (a pod's, as CRI gives them): the root is set up in the joined mount namespace, and the
+// process is a child in the joined PID namespace.
+TEST_F(Oci, MountAndPidNamespacesAreJoinedByPath) {
+  if (!is_root()) GTEST_SKIP() << "joining another mount namespace needs root here";
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    ::execlp("unshare", "unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sleep", "30", nullptr);
+    ::_exit(127);
+  }
+  ASSERT_GT(holder, 0);
+  int sleeper = 0;  // PID 1 of the new PID namespace: unshare's child
+  ASSERT_TRUE(wait_until([&] {
+    std::istringstream in(read_text("/proc/" + std::to_string(holder) + "/task/" + std::to_string(holder) + "/children"));
+    return ns_link(holder, "mnt") != ns_link(::getpid(), "mnt") && static_cast<bool>(in >> sleeper);
+  }, 5s));
+  std::string b = bundle({"sh", "-c", "echo $$; sleep 30"}, [&](json& c) {
+    for (auto& n : c["linux"]["namespaces"]) {
+      if (n["type"] == "mount") n["path"] = "/proc/" + std::to_string(holder) + "/ns/mnt";
+      if (n["type"] == "pid") n["path"] = "/proc/" + std::to_string(sleeper) + "/ns/pid";
+    }
+  });
+  Result r = create("j1", b);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code == 0) {
+    int pid = state("j1")["pid"];
+    EXPECT_EQ(ns_link(pid, "mnt"), ns_link(holder, "mnt"));
+    EXPECT_EQ(ns_link(pid, "pid"), ns_link(sleeper, "pid"));
+    EXPECT_NE(ns_link(pid, "pid"), ns_link(::getpid(), "pid"));
+    ASSERT_EQ(run(oci({"start", "j1"})).exit_code, 0);
+    EXPECT_TRUE(wait_until([&] { return container_out("j1") == "2\n"; }, 5s)) << container_out("j1");
+    EXPECT_EQ(run(oci({"delete", "--force", "j1"})).exit_code, 0);
+  }
+  ::kill(holder, SIGKILL);
+  ::kill(sleeper, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+}
+
 // The host's file of `controller` for process `pid`: its v1 hierarchy's where the process
 // has one, else the v2 directory's `v2file`; "" when neither exists.
 std::string cgroup_file_of(int pid, const std::string& controller, const std::string& v1file,
