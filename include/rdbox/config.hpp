@@ -28,6 +28,7 @@ enum class MountType : std::uint8_t {
             // /dev/null on a file; nothing when it does not exist (OCI maskedPaths)
   readonly, // destination, as the sandbox has it, made read-only in place, recursively;
             // nothing when it does not exist (OCI readonlyPaths)
+  device,   // a device node made at destination (mknod; `device` says which; OCI linux.devices as root)
 };
 std::string_view to_string(MountType t);
 
@@ -42,6 +43,11 @@ struct MountEntry {
   bool best_effort = false;  // a failure is a warning, the run goes on (devpts on some kernels)
   std::string fallback;      // bound instead when the kernel refuses the mount (fresh /proc)
   std::string origin;        // what asked for it, as the user wrote it: "--bind", "--tmpfs"
+  struct Node {
+    std::uint32_t mode = 0;  // S_IFCHR, S_IFBLK or S_IFIFO | permissions
+    std::uint64_t rdev = 0;  // makedev(major, minor)
+    std::uint32_t uid = 0, gid = 0;
+  } device = {};             // type device only
 };
 
 // "/a/b" with no empty, "." or ".." component (a trailing slash is tolerated and dropped).

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -338,8 +339,10 @@ void add_default_devices(std::vector<MountEntry>& out, const std::string& origin
                    true, 0, "", false, "", origin});
 }
 
-// linux.devices: each one the host's node at the same path, bound (rdbox makes no nodes).
-Status parse_devices(const Field& f, std::vector<MountEntry>& out, std::vector<CgroupDeviceRule>& rules) {
+// linux.devices: as root, each node made in the container (mknod, with its fileMode, uid
+// and gid), unless the host has that very node at that path: then it is bound, as
+// rootless always (a user namespace may make no nodes) — there the host must have it.
+Status parse_devices(const Field& f, bool rootless, std::vector<MountEntry>& out, std::vector<CgroupDeviceRule>& rules) {
   if (!f.present()) return ok();
   if (auto s = check_array(f); !s) return s;
   for (std::size_t i = 0; i < f.v->size(); ++i) {
@@ -352,34 +355,40 @@ Status parse_devices(const Field& f, std::vector<MountEntry>& out, std::vector<C
     if (path->empty() || (*path)[0] != '/' || has_nul(*path)) return Error::input(d.path + ".path", "must be an absolute path");
     if (*type != "c" && *type != "b" && *type != "u" && *type != "p")
       return Error::input(d.path + ".type", "must be c, b, u or p");
-    std::uint64_t major = 0, minor = 0;
-    for (const char* k : {"major", "minor"}) {
-      Field n = at(*d.v, d.path, k);
+    std::uint64_t num[2] = {0, 0};  // major, minor
+    for (int k = 0; k < 2; ++k) {
+      Field n = at(*d.v, d.path, k == 0 ? "major" : "minor");
       if (!n.present()) {
         if (*type == "p") continue;
         return Error::input(n.path, "is required for a device");
       }
       auto v = get_u64(n, UINT32_MAX);
       if (!v) return v.error();
-      (std::strcmp(k, "major") == 0 ? major : minor) = *v;
+      num[k] = *v;
     }
-    for (const char* k : {"fileMode", "uid", "gid"}) {
-      Field n = at(*d.v, d.path, k);
-      if (n.present())
-        if (auto v = get_u64(n, UINT32_MAX); !v) return v.error();
+    MountEntry::Node node;
+    node.mode = 0666;
+    for (auto [key, out_v, max] : {std::tuple{"fileMode", &node.mode, 07777u}, std::tuple{"uid", &node.uid, UINT32_MAX},
+                                   std::tuple{"gid", &node.gid, UINT32_MAX}}) {
+      Field n = at(*d.v, d.path, key);
+      if (!n.present()) continue;
+      auto v = get_u64(n, max);
+      if (!v) return v.error();
+      *out_v = static_cast<std::uint32_t>(*v);
     }
+    node.mode |= *type == "p" ? S_IFIFO : *type == "b" ? S_IFBLK : S_IFCHR;
+    node.rdev = ::makedev(static_cast<unsigned>(num[0]), static_cast<unsigned>(num[1]));
     std::string dest = clean_destination(*path);
     struct stat st {};
-    bool same = ::stat(path->c_str(), &st) == 0 &&
-                (*type == "p" ? S_ISFIFO(st.st_mode)
-                              : ((*type == "b") ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) &&
-                                    ::major(st.st_rdev) == major && ::minor(st.st_rdev) == minor);
-    if (!same)
-      return Error::input(d.path, "rdbox binds devices from the host, and the host has no " + *type + " " +
-                                      std::to_string(major) + ":" + std::to_string(minor) + " at \"" + *path + "\"");
-    out.push_back({MountType::bind, *path, dest, false, false, 0, "", false, "", d.path});
+    bool same = ::stat(path->c_str(), &st) == 0 && (st.st_mode & S_IFMT) == (node.mode & S_IFMT) &&
+                (*type == "p" || st.st_rdev == node.rdev);
+    if (!same && rootless)
+      return Error::input(d.path, "rdbox binds devices from the host without root, and the host has no " + *type +
+                                      " " + std::to_string(num[0]) + ":" + std::to_string(num[1]) + " at \"" + *path + "\"");
+    if (same) out.push_back({MountType::bind, *path, dest, false, false, 0, "", false, "", d.path});
+    else out.push_back({MountType::device, "", dest, false, false, 0, "", false, "", d.path, node});
     if (*type != "p")
-      rules.push_back({true, *type == "b" ? 'b' : 'c', static_cast<std::int64_t>(major), static_cast<std::int64_t>(minor), "rwm"});
+      rules.push_back({true, *type == "b" ? 'b' : 'c', static_cast<std::int64_t>(num[0]), static_cast<std::int64_t>(num[1]), "rwm"});
   }
   return ok();
 }
@@ -512,7 +521,7 @@ Status parse_linux(const Field& f, const ParseOptions& opts, Bundle& b, std::vec
   c.origins.uid_map = "linux.uidMappings";
   c.origins.gid_map = "linux.gidMappings";
   std::vector<CgroupDeviceRule> device_rules;
-  if (auto s = parse_devices(at(l, f.path, "devices"), devices, device_rules); !s) return s;
+  if (auto s = parse_devices(at(l, f.path, "devices"), opts.rootless, devices, device_rules); !s) return s;
   auto cg_path = get_string(at(l, f.path, "cgroupsPath"));
   if (!cg_path) return cg_path.error();
   if (has_nul(*cg_path)) return Error::input("linux.cgroupsPath", "holds a NUL byte");

@@ -135,7 +135,7 @@ struct Planner {
   }
   MountStep& add(MountOp op, MountGroup g, const char* src, std::pair<int, const char*> at) {
     p.mounts.push_back(MountStep{op, static_cast<std::uint16_t>(g), 0, 0, src, at.second, nullptr, nullptr, nullptr,
-                                 nullptr, nullptr, at.first, -1, 0});
+                                 nullptr, nullptr, at.first, -1, 0, 0, 0, 0});
     return p.mounts.back();
   }
   const Layer& covering(const std::string& dest) const {
@@ -217,6 +217,17 @@ Status Planner::entry(const MountEntry& e) {
     }
     return ok();
   }
+  if (e.type == MountType::device) {
+    if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
+    MountStep& d = add(MountOp::device, g, nullptr, beneath(parent_of(dest)));
+    d.name = str(dest.substr(dest.rfind('/') + 1));
+    d.flags = e.device.mode;
+    d.rdev = e.device.rdev;
+    d.uid = e.device.uid;
+    d.gid = e.device.gid;
+    made[dest] = false;
+    return ok();
+  }
   if (e.type == MountType::symlink) {
     if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
     add(MountOp::symlink, g, str(e.source), beneath(parent_of(dest))).name = str(dest.substr(dest.rfind('/') + 1));
@@ -286,7 +297,7 @@ Status plan_mounts(const SandboxConfig& c, Plan& p) {
   Planner m(p);
   m.create_in_root = c.root_create_targets;
   p.mounts.push_back(MountStep{MountOp::propagate, kMountMisc, 0, 0, nullptr, "/", nullptr, nullptr, nullptr, nullptr,
-                               nullptr, -1, -1, 0});
+                               nullptr, -1, -1, 0, 0, 0, 0});
   if (c.root.empty()) {
     m.layers.push_back({"/", LayerKind::host, "", -1});
   } else {

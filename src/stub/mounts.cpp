@@ -149,6 +149,19 @@ int make_root_readonly(const PlanView* v) {
   return err_of(sys::call(SYS_mount_setattr, v->layer_fds[0], "", AT_EMPTY_PATH, &attr, sizeof attr));
 }
 
+// A device node m.name in `dir`: made, then given its owner and its exact mode (mknod's
+// is cut by the umask). A node already there is replaced.
+long make_device(long dir, const MountStep& m) {
+  long r = sys::call(SYS_mknodat, dir, m.name, m.flags, m.rdev);
+  if (r == -EEXIST) {
+    r = sys::call(SYS_unlinkat, dir, m.name, 0);
+    if (!sys::failed(r)) r = sys::call(SYS_mknodat, dir, m.name, m.flags, m.rdev);
+  }
+  if (!sys::failed(r)) r = sys::call(SYS_fchownat, dir, m.name, m.uid, m.gid, AT_SYMLINK_NOFOLLOW);
+  if (!sys::failed(r)) r = sys::call(SYS_fchmodat, dir, m.name, m.flags & 07777, 0);
+  return r;
+}
+
 // mkdir, mknod, symlink of m.name in the directory m.dst. Only layers the run owns are
 // written (the plan made sure); EEXIST is fine: a later entry may ask for what an earlier
 // one made.
@@ -158,6 +171,7 @@ int make_entry(const PlanView* v, const MountStep& m) {
   long r = 0;
   if (m.op == MountOp::mkdir) r = sys::call(SYS_mkdirat, dir, m.name, 0755);
   else if (m.op == MountOp::mknod) r = sys::call(SYS_mknodat, dir, m.name, S_IFREG | 0644, 0);
+  else if (m.op == MountOp::device) r = make_device(dir, m);
   else r = sys::call(SYS_symlinkat, m.src, dir, m.name);
   sys::call(SYS_close, dir);
   return r == -EEXIST ? 0 : err_of(r);
@@ -260,7 +274,8 @@ int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back) {
     case MountOp::readonly: return make_root_readonly(v);
     case MountOp::mkdir:
     case MountOp::mknod:
-    case MountOp::symlink: return make_entry(v, m);
+    case MountOp::symlink:
+    case MountOp::device: return make_entry(v, m);
     case MountOp::pivot: return pivot(v, m.flags);
     case MountOp::mask: return mask(v, m);
     case MountOp::readonly_path: return readonly_path(v, m);

@@ -624,6 +624,26 @@ TEST_F(Oci, MountAndPidNamespacesAreJoinedByPath) {
   ::waitpid(holder, nullptr, 0);
 }
 
+// runtime-tools' linux_devices: as root, a node the host does not have at that path is
+// made in the container with its fileMode, uid and gid; without root it is one error.
+TEST_F(Oci, LinuxDevicesAreMadeWithTheirModeAndOwner) {
+  std::string b = bundle({"sh", "-c", "stat -c '%t:%T %a %u %g' /dev/rdbox-null; echo x > /dev/rdbox-null && echo written; "
+                                      "test -p /dev/rdbox-fifo && echo fifo"},
+                         [&](json& c) {
+                           c["linux"]["devices"] = json::parse(R"([
+                             {"path": "/dev/rdbox-null", "type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 5, "gid": 6},
+                             {"path": "/dev/rdbox-fifo", "type": "p", "fileMode": 420}])");
+                         });
+  Result r = run(oci({"run", "--bundle", b, "d1"}));
+  if (!is_root()) {
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("linux.devices[0]"), std::string::npos) << r.err;
+    return;
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1:3 666 5 6\nwritten\nfifo\n") << r.err;
+}
+
 // The host's file of `controller` for process `pid`: its v1 hierarchy's where the process
 // has one, else the v2 directory's `v2file`; "" when neither exists.
 std::string cgroup_file_of(int pid, const std::string& controller, const std::string& v1file,

@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -205,8 +206,8 @@ TEST(OciConfig, EachBadFieldIsNamed) {
       {[](json& j) { j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "/x"}}; },
        "linux.seccomp.listenerPath"},
       {[](json& j) { j["linux"]["personality"] = {{"domain", "LINUX32"}}; }, "linux.personality.domain"},
-      {[](json& j) { j["linux"]["devices"] = {{{"path", "/dev/nope"}, {"type", "c"}, {"major", 1}, {"minor", 99}}}; },
-       "linux.devices[0]"},
+      {[](json& j) { j["linux"]["devices"] = {{{"path", "/dev/nope"}, {"type", "c"}, {"major", 1}, {"minor", 99}, {"fileMode", 70000}}}; },
+       "linux.devices[0].fileMode"},
       {[](json& j) { j["hooks"]["prestart"][0]["path"] = "rel"; }, "hooks.prestart[0].path"},
       {[](json& j) { j["hooks"]["poststop"] = {{{"path", "/x"}, {"timeout", 0}}}; }, "hooks.poststop[0].timeout"},
       {[](json& j) { j["annotations"]["x"] = 1; }, "annotations.x"},
@@ -292,6 +293,26 @@ TEST(OciConfig, BindDataOptionsAreWarnedAndPropagationIsKept) {
   for (const auto& w : b->warnings) warned = warned || w.find("mounts[2].options[1]") != std::string::npos;
   EXPECT_TRUE(warned) << "a filesystem option on a bind mount is ignored with a warning";
   EXPECT_EQ(b->config.root_propagation, static_cast<unsigned long>(MS_SHARED));
+}
+
+TEST(OciConfig, DevicesTheHostLacksAreMadeAsRootOnly) {
+  json j = base();
+  j["linux"]["devices"] = {{{"path", "/dev/rdbox-nope"}, {"type", "c"}, {"major", 1}, {"minor", 99}, {"fileMode", 384},
+                            {"uid", 7}}};
+  auto b = parse(j);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  bool made = false;
+  for (const auto& m : b->config.mounts)
+    if (m.type == MountType::device && m.destination == "/dev/rdbox-nope") {
+      made = true;
+      EXPECT_EQ(m.device.mode, static_cast<std::uint32_t>(S_IFCHR | 0600));
+      EXPECT_EQ(m.device.uid, 7u);
+    }
+  EXPECT_TRUE(made);
+  oci::ParseOptions o = opts();
+  o.rootless = true;
+  j["linux"]["namespaces"].push_back({{"type", "user"}});
+  EXPECT_NE(error_of(j, o).find("linux.devices[0]"), std::string::npos);
 }
 
 TEST(OciResources, EveryObjectBecomesALimit) {
