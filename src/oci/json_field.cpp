@@ -84,6 +84,17 @@ Status check_object(const Field& f) {
   return ok();
 }
 
+Status for_each_object(const Field& f, const std::function<Status(const Field&)>& each) {
+  if (!f.present()) return ok();
+  if (!f.v->is_array()) return type_error(f, "an array");
+  for (std::size_t i = 0; i < f.v->size(); ++i) {
+    Field e{&(*f.v)[i], idx(f.path, i)};
+    if (!e.v->is_object()) return type_error(e, "an object");
+    if (auto s = each(e); !s) return s;
+  }
+  return ok();
+}
+
 Status check_array(const Field& f) {
   if (f.present() && !f.v->is_array()) return type_error(f, "an array");
   return ok();

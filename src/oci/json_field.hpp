@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ Expected<std::optional<std::int64_t>> optional_i64(const json& obj, const std::s
 Expected<std::optional<std::uint64_t>> optional_u64(const json& obj, const std::string& path, const char* key,
                                                     std::uint64_t max = UINT64_MAX);
 Status check_object(const Field& f);
+// `each` for every element of the array at `f` (absent: none); each must be an object.
+Status for_each_object(const Field& f, const std::function<Status(const Field&)>& each);
 Status check_array(const Field& f);
 std::string idx(const std::string& path, std::size_t i);  // "mounts[3]"
 bool has_nul(const std::string& s);

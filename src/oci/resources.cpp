@@ -8,20 +8,9 @@ namespace rdbox::oci {
 
 namespace {
 
-// Reads an optional key into `out` when present and `keep(value)`.
-template <typename T, typename Keep>
-Status read_i64(const json& obj, const std::string& path, const char* key, std::int64_t min, std::optional<T>& out,
-                Keep keep) {
-  auto v = optional_i64(obj, path, key, min);
-  if (!v) return v.error();
-  if (*v && keep(**v)) out = static_cast<T>(**v);
-  return ok();
-}
-
-template <typename T, typename Keep>
-Status read_u64(const json& obj, const std::string& path, const char* key, std::uint64_t max, std::optional<T>& out,
-                Keep keep) {
-  auto v = optional_u64(obj, path, key, max);
+// An optional key's value (optional_i64/optional_u64) into `out` when present and `keep(value)`.
+template <typename T, typename V, typename Keep>
+Status keep_if(Expected<std::optional<V>> v, std::optional<T>& out, Keep keep) {
   if (!v) return v.error();
   if (*v && keep(**v)) out = static_cast<T>(**v);
   return ok();
@@ -35,11 +24,11 @@ Status parse_memory(const Field& f, CgroupConfig& cg) {
   if (auto s = check_object(f); !s) return s;
   const json& m = *f.v;
   for (auto [key, out] : {std::pair{"limit", &cg.memory_max}, std::pair{"swap", &cg.memory_swap_max}})
-    if (auto s = read_i64(m, f.path, key, -1, *out, kNonZero); !s) return s;
+    if (auto s = keep_if(optional_i64(m, f.path, key, -1), *out, kNonZero); !s) return s;
   for (auto [key, out] : {std::pair{"reservation", &cg.memory_reservation}, std::pair{"kernel", &cg.memory_kernel},
                           std::pair{"kernelTCP", &cg.memory_kernel_tcp}})
-    if (auto s = read_i64(m, f.path, key, -1, *out, kAny); !s) return s;
-  if (auto s = read_u64(m, f.path, "swappiness", 100, cg.memory_swappiness, kAny); !s) return s;
+    if (auto s = keep_if(optional_i64(m, f.path, key, -1), *out, kAny); !s) return s;
+  if (auto s = keep_if(optional_u64(m, f.path, "swappiness", 100), cg.memory_swappiness, kAny); !s) return s;
   auto oom = get_bool(at(m, f.path, "disableOOMKiller"));
   if (!oom) return oom.error();
   cg.memory_disable_oom_killer = *oom;
@@ -52,12 +41,12 @@ Status parse_cpu(const Field& f, CgroupConfig& cg) {
   if (!f.present()) return ok();
   if (auto s = check_object(f); !s) return s;
   const json& c = *f.v;
-  if (auto s = read_u64(c, f.path, "shares", UINT64_MAX, cg.cpu_shares, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_u64(c, f.path, "shares", UINT64_MAX), cg.cpu_shares, kNonZero); !s) return s;
   if (cg.cpu_shares) cg.cpu_shares = std::clamp<std::uint64_t>(*cg.cpu_shares, 2, 262144);  // the kernel's range
-  if (auto s = read_i64(c, f.path, "quota", -1, cg.cpu_quota_us, kNonZero); !s) return s;
-  if (auto s = read_u64(c, f.path, "period", UINT64_MAX, cg.cpu_period_us, kNonZero); !s) return s;
-  if (auto s = read_i64(c, f.path, "realtimeRuntime", -1, cg.cpu_rt_runtime_us, kNonZero); !s) return s;
-  if (auto s = read_u64(c, f.path, "realtimePeriod", UINT64_MAX, cg.cpu_rt_period_us, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_i64(c, f.path, "quota", -1), cg.cpu_quota_us, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_u64(c, f.path, "period", UINT64_MAX), cg.cpu_period_us, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_i64(c, f.path, "realtimeRuntime", -1), cg.cpu_rt_runtime_us, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_u64(c, f.path, "realtimePeriod", UINT64_MAX), cg.cpu_rt_period_us, kNonZero); !s) return s;
   for (auto [key, out] : {std::pair{"cpus", &cg.cpuset_cpus}, std::pair{"mems", &cg.cpuset_mems}}) {
     auto v = get_string(at(c, f.path, key));
     if (!v) return v.error();
@@ -66,7 +55,7 @@ Status parse_cpu(const Field& f, CgroupConfig& cg) {
     *out = *v;
   }
   std::optional<std::uint64_t> ignored;  // burst, idle: not written (kernel 5.14+ files)
-  if (auto s = read_u64(c, f.path, "burst", UINT64_MAX, ignored, kAny); !s) return s;
+  if (auto s = keep_if(optional_u64(c, f.path, "burst", UINT64_MAX), ignored, kAny); !s) return s;
   if (auto v = optional_i64(c, f.path, "idle", INT64_MIN); !v) return v.error();
   return ok();
 }
@@ -74,16 +63,12 @@ Status parse_cpu(const Field& f, CgroupConfig& cg) {
 Status parse_pids(const Field& f, CgroupConfig& cg) {
   if (!f.present()) return ok();
   if (auto s = check_object(f); !s) return s;
-  return read_i64(*f.v, f.path, "limit", -1, cg.pids_max, kNonZero);
+  return keep_if(optional_i64(*f.v, f.path, "limit", -1), cg.pids_max, kNonZero);
 }
 
 // [{major, minor, KEY...}] of blockIO: weights or a rate.
 Status parse_block_devices(const Field& f, bool weights, std::vector<CgroupBlockDevice>& out) {
-  if (!f.present()) return ok();
-  if (auto s = check_array(f); !s) return s;
-  for (std::size_t i = 0; i < f.v->size(); ++i) {
-    Field d{&(*f.v)[i], idx(f.path, i)};
-    if (!d.v->is_object()) return type_error(d, "an object");
+  return for_each_object(f, [&](const Field& d) -> Status {
     CgroupBlockDevice dev;
     for (auto [key, n] : {std::pair{"major", &dev.major}, std::pair{"minor", &dev.minor}}) {
       Field v = at(*d.v, d.path, key);
@@ -93,8 +78,8 @@ Status parse_block_devices(const Field& f, bool weights, std::vector<CgroupBlock
       *n = *num;
     }
     if (weights) {
-      if (auto s = read_u64(*d.v, d.path, "weight", 1000, dev.weight, kAny); !s) return s;
-      if (auto s = read_u64(*d.v, d.path, "leafWeight", 1000, dev.leaf_weight, kAny); !s) return s;
+      if (auto s = keep_if(optional_u64(*d.v, d.path, "weight", 1000), dev.weight, kAny); !s) return s;
+      if (auto s = keep_if(optional_u64(*d.v, d.path, "leafWeight", 1000), dev.leaf_weight, kAny); !s) return s;
     } else {
       Field rate = at(*d.v, d.path, "rate");
       if (!rate.present()) return Error::input(rate.path, "is required");
@@ -103,16 +88,16 @@ Status parse_block_devices(const Field& f, bool weights, std::vector<CgroupBlock
       dev.rate = *r;
     }
     out.push_back(dev);
-  }
-  return ok();
+    return ok();
+  });
 }
 
 Status parse_blkio(const Field& f, CgroupConfig& cg) {
   if (!f.present()) return ok();
   if (auto s = check_object(f); !s) return s;
   const json& b = *f.v;
-  if (auto s = read_u64(b, f.path, "weight", 1000, cg.blkio_weight, kNonZero); !s) return s;
-  if (auto s = read_u64(b, f.path, "leafWeight", 1000, cg.blkio_leaf_weight, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_u64(b, f.path, "weight", 1000), cg.blkio_weight, kNonZero); !s) return s;
+  if (auto s = keep_if(optional_u64(b, f.path, "leafWeight", 1000), cg.blkio_leaf_weight, kNonZero); !s) return s;
   if (auto s = parse_block_devices(at(b, f.path, "weightDevice"), true, cg.blkio_weight_devices); !s) return s;
   const std::pair<const char*, std::vector<CgroupBlockDevice>*> throttles[] = {
       {"throttleReadBpsDevice", &cg.blkio_read_bps},
@@ -126,11 +111,7 @@ Status parse_blkio(const Field& f, CgroupConfig& cg) {
 }
 
 Status parse_hugepages(const Field& f, CgroupConfig& cg) {
-  if (!f.present()) return ok();
-  if (auto s = check_array(f); !s) return s;
-  for (std::size_t i = 0; i < f.v->size(); ++i) {
-    Field h{&(*f.v)[i], idx(f.path, i)};
-    if (!h.v->is_object()) return type_error(h, "an object");
+  return for_each_object(f, [&](const Field& h) -> Status {
     auto size = get_string(at(*h.v, h.path, "pageSize"));
     if (!size) return size.error();
     if (size->empty() || size->find_first_not_of("0123456789KMGTPB") != std::string::npos)
@@ -140,33 +121,27 @@ Status parse_hugepages(const Field& f, CgroupConfig& cg) {
     auto n = get_u64(limit);
     if (!n) return n.error();
     cg.hugepage_limits.push_back({*size, *n});
-  }
-  return ok();
+    return ok();
+  });
 }
 
 Status parse_network(const Field& f, CgroupConfig& cg) {
   if (!f.present()) return ok();
   if (auto s = check_object(f); !s) return s;
-  if (auto s = read_u64(*f.v, f.path, "classID", UINT32_MAX, cg.net_classid, kAny); !s) return s;
-  Field prios = at(*f.v, f.path, "priorities");
-  if (!prios.present()) return ok();
-  if (auto s = check_array(prios); !s) return s;
-  for (std::size_t i = 0; i < prios.v->size(); ++i) {
-    Field p{&(*prios.v)[i], idx(prios.path, i)};
-    if (!p.v->is_object()) return type_error(p, "an object");
+  if (auto s = keep_if(optional_u64(*f.v, f.path, "classID", UINT32_MAX), cg.net_classid, kAny); !s) return s;
+  return for_each_object(at(*f.v, f.path, "priorities"), [&](const Field& p) -> Status {
     auto name = get_string(at(*p.v, p.path, "name"));
     if (!name) return name.error();
     if (name->empty() || name->find_first_of(" \n\t/") != std::string::npos || has_nul(*name))
       return Error::input(p.path + ".name", "\"" + *name + "\" is not an interface name");
     std::optional<std::uint32_t> prio;
-    if (auto s = read_u64(*p.v, p.path, "priority", UINT32_MAX, prio, kAny); !s) return s;
+    if (auto s = keep_if(optional_u64(*p.v, p.path, "priority", UINT32_MAX), prio, kAny); !s) return s;
     cg.net_priorities.push_back({*name, prio.value_or(0)});
-  }
-  return ok();
+    return ok();
+  });
 }
 
 Expected<CgroupDeviceRule> parse_device_rule(const Field& d) {
-  if (!d.v->is_object()) return type_error(d, "an object");
   CgroupDeviceRule r;
   Field allow = at(*d.v, d.path, "allow");
   if (!allow.present()) return Error::input(allow.path, "is required");
@@ -191,14 +166,12 @@ Expected<CgroupDeviceRule> parse_device_rule(const Field& d) {
 }
 
 Status parse_device_rules(const Field& f, CgroupConfig& cg) {
-  if (!f.present()) return ok();
-  if (auto s = check_array(f); !s) return s;
-  for (std::size_t i = 0; i < f.v->size(); ++i) {
-    auto r = parse_device_rule(Field{&(*f.v)[i], idx(f.path, i)});
+  return for_each_object(f, [&](const Field& d) -> Status {
+    auto r = parse_device_rule(d);
     if (!r) return r.error();
     cg.devices.push_back(*r);
-  }
-  return ok();
+    return ok();
+  });
 }
 
 Status parse_unified(const Field& f, CgroupConfig& cg) {
