@@ -11,10 +11,11 @@ _rdbox_run_opts="--mode --vm --vfork --report --report-file --report-fd --dry-ru
  --memory --memory-swap --pids --cpus --cpu-weight --cpu-shares --cgroup-parent"
 _rdbox_compare_opts="--modes -n --rss --touch --format"
 # The OCI runtime's subcommands (man rdbox-oci) and their options.
-_rdbox_oci_subs="create start state kill delete exec list ps pause resume features spec"
+_rdbox_oci_subs="create start state kill delete exec list ps pause resume update features spec"
 _rdbox_oci_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-manager"
 declare -A _rdbox_oci_opts=([create]="-b --bundle --pid-file --console-socket --preserve-fds --no-pivot --no-new-keyring"
  [kill]="-a --all" [delete]="-f --force" [list]="-f --format -q --quiet" [ps]="-f --format" [spec]="-b --bundle --rootless"
+ [update]="-r --resources --memory --memory-swap --memory-reservation --pids-limit --cpu-quota --cpu-period --cpu-share --cpu-shares --cpuset-cpus --cpuset-mems --blkio-weight"
  [exec]="-p --process -d --detach --pid-file -t --tty --console-socket --cwd -e --env -u --user -c --cap --no-new-privs --preserve-fds --ignore-paused")
 _rdbox_pipeline_opts="--pipefail"
 _rdbox_common_opts="--clone-flags --stack-size --argv0 -e --env --env-file --clear-env

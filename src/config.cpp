@@ -13,6 +13,7 @@ std::string_view to_string(MountType t) {
     case MountType::devpts: return "devpts";
     case MountType::mqueue: return "mqueue";
     case MountType::symlink: return "symlink";
+    case MountType::device: return "device";
     case MountType::mask: return "mask";
     case MountType::readonly: return "readonly";
   }

@@ -69,6 +69,7 @@ const char* mount_op_name(MountOp op) {
     case MountOp::mkdir: return "mkdir";
     case MountOp::mknod: return "mknod";
     case MountOp::symlink: return "symlink";
+    case MountOp::device: return "device";
     case MountOp::pivot: return "pivot_root";
     case MountOp::mask: return "mask";
     case MountOp::readonly_path: return "readonly_path";

@@ -157,7 +157,7 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
     auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
     j["cgroup"] = {{"parent", c.parent}, {"memory_max", opt(c.memory_max)}, {"memory_swap_max", opt(c.memory_swap_max)},
                    {"pids_max", opt(c.pids_max)}, {"cpu_quota_us", opt(c.cpu_quota_us)},
-                   {"cpu_period_us", c.cpu_period_us}, {"cpu_weight", opt(c.cpu_weight)},
+                   {"cpu_period_us", opt(c.cpu_period_us)}, {"cpu_weight", opt(c.cpu_weight)},
                    {"cpu_shares", opt(c.cpu_shares)}};
   } else {
     j["cgroup"] = nullptr;

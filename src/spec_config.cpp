@@ -210,7 +210,7 @@ Status validate(const SandboxConfig& c) {
     if (n.path[0] != '/') return Error::input(n.origin, "\"" + n.path + "\" must be an absolute path");
     if (n.kind == CLONE_NEWUSER && (!c.uid_maps.empty() || !c.gid_maps.empty()))
       return Error::input(c.origins.uid_map, "a joined user namespace has its maps already");
-    if (n.kind == CLONE_NEWNS && !c.mounts.empty())
+    if (n.kind == CLONE_NEWNS && !c.mounts.empty() && !c.mounts_in_joined_ns)
       return Error::input(n.origin, "mounts need a new mount namespace, not a joined one (they would change it for "
                                     "every process in it)");
   }

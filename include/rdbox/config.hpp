@@ -28,6 +28,7 @@ enum class MountType : std::uint8_t {
             // /dev/null on a file; nothing when it does not exist (OCI maskedPaths)
   readonly, // destination, as the sandbox has it, made read-only in place, recursively;
             // nothing when it does not exist (OCI readonlyPaths)
+  device,   // a device node made at destination (mknod; `device` says which; OCI linux.devices as root)
 };
 std::string_view to_string(MountType t);
 
@@ -42,6 +43,11 @@ struct MountEntry {
   bool best_effort = false;  // a failure is a warning, the run goes on (devpts on some kernels)
   std::string fallback;      // bound instead when the kernel refuses the mount (fresh /proc)
   std::string origin;        // what asked for it, as the user wrote it: "--bind", "--tmpfs"
+  struct Node {
+    std::uint32_t mode = 0;  // S_IFCHR, S_IFBLK or S_IFIFO | permissions
+    std::uint64_t rdev = 0;  // makedev(major, minor)
+    std::uint32_t uid = 0, gid = 0;
+  } device = {};             // type device only
 };
 
 // "/a/b" with no empty, "." or ".." component (a trailing slash is tolerated and dropped).
@@ -123,25 +129,73 @@ struct LaunchConfig {
                                   // controlling terminal; rdbox receives its master (receive_console)
 };
 
+// One rule of the device controller (OCI linux.resources.devices), applied in order.
+struct CgroupDeviceRule {
+  bool allow = false;
+  char type = 'a';                        // 'a' (all), 'c', 'b'
+  std::int64_t major = -1, minor = -1;    // -1: any ("*")
+  std::string access = "rwm";
+};
+// A block device's weight (blkio.weight_device, leaf_weight_device) or throttle rate.
+struct CgroupBlockDevice {
+  std::int64_t major = 0, minor = 0;
+  std::optional<std::uint64_t> weight, leaf_weight;  // weight devices
+  std::uint64_t rate = 0;                            // throttle devices
+};
+struct CgroupHugepageLimit {
+  std::string page_size;  // "2MB", "1GB": the kernel's file names
+  std::uint64_t limit = 0;
+};
+struct CgroupNetPriority {
+  std::string interface;
+  std::uint32_t priority = 0;
+};
+
 // One cgroup per run, made under `parent` (default: rdbox's own cgroup, in each hierarchy
 // a controller lives in: v2, or v1 on a hybrid host), the child in it before exec, removed
 // (with whatever is left in it killed) on every path. A limit left unset is not written.
+// The limits are also what `rdbox update` writes into a running container's cgroup.
 struct CgroupConfig {
   std::string parent;                    // relative to rdbox's own cgroup, or absolute from the cgroup root
   std::string path;                      // the exact cgroup to create (OCI cgroupsPath); empty: a fresh name
-  std::optional<std::int64_t> memory_max;       // bytes
+  std::optional<std::int64_t> memory_max;       // bytes; -1 unlimited
   std::optional<std::int64_t> memory_swap_max;  // memory + swap, bytes, as docker's --memory-swap; -1 unlimited
-  std::optional<std::int64_t> pids_max;
-  std::optional<std::uint64_t> cpu_quota_us;    // with cpu_period_us: --cpus
-  std::uint64_t cpu_period_us = 100000;
+  std::optional<std::int64_t> memory_reservation, memory_kernel, memory_kernel_tcp;  // bytes (soft limit: v2 memory.low)
+  std::optional<std::uint64_t> memory_swappiness;  // 0..100, v1 only
+  bool memory_disable_oom_killer = false;          // v1 only
+  std::optional<std::int64_t> pids_max;            // -1 unlimited
+  std::optional<std::int64_t> cpu_quota_us;        // -1 unlimited
+  std::optional<std::uint64_t> cpu_period_us;
   std::optional<std::uint64_t> cpu_weight;      // 1..10000 (v2), converted to shares on v1
   std::optional<std::uint64_t> cpu_shares;      // 2..262144 (v1), converted to weight on v2
+  std::optional<std::int64_t> cpu_rt_runtime_us;   // v1 only
+  std::optional<std::uint64_t> cpu_rt_period_us;   // v1 only
+  std::string cpuset_cpus, cpuset_mems;            // empty: inherited
+  std::optional<std::uint64_t> blkio_weight, blkio_leaf_weight;  // 10..1000 (leaf: v1 only)
+  std::vector<CgroupBlockDevice> blkio_weight_devices, blkio_read_bps, blkio_write_bps, blkio_read_iops, blkio_write_iops;
+  std::vector<CgroupHugepageLimit> hugepage_limits;
+  std::optional<std::uint32_t> net_classid;        // v1 net_cls only
+  std::vector<CgroupNetPriority> net_priorities;   // v1 net_prio only
+  std::vector<CgroupDeviceRule> devices;           // in order (v1 devices.allow/deny)
+  std::vector<std::pair<std::string, std::string>> unified;  // v2 file → value, written last
   std::string origin = "--memory";              // what asked for the cgroup, for messages
+  // Where the limits came from, for messages naming the field ("linux.resources" makes
+  // "linux.resources.memory.limit"); empty: `origin`.
+  std::string resources_origin;
   // A freezer for the cgroup (OCI pause/resume): v1's freezer hierarchy where the host
   // mounts one, else the v2 directory (cgroup.freeze is core v2). Best effort: none, no error.
   bool freezer = false;
+  // A directory in every v1 hierarchy too, limited or not (OCI: runc's and crun's
+  // placement, which `update` and the engines' stats rely on).
+  bool every_hierarchy = false;
   bool any_limit() const {
-    return memory_max || memory_swap_max || pids_max || cpu_quota_us || cpu_weight || cpu_shares;
+    return memory_max || memory_swap_max || memory_reservation || memory_kernel || memory_kernel_tcp ||
+           memory_swappiness || memory_disable_oom_killer || pids_max || cpu_quota_us || cpu_period_us ||
+           cpu_weight || cpu_shares || cpu_rt_runtime_us || cpu_rt_period_us || !cpuset_cpus.empty() ||
+           !cpuset_mems.empty() || blkio_weight || blkio_leaf_weight || !blkio_weight_devices.empty() ||
+           !blkio_read_bps.empty() || !blkio_write_bps.empty() || !blkio_read_iops.empty() ||
+           !blkio_write_iops.empty() || !hugepage_limits.empty() || net_classid || !net_priorities.empty() ||
+           !devices.empty() || !unified.empty();
   }
 };
 
@@ -154,6 +208,14 @@ struct SandboxConfig {
   std::string root;                // the root filesystem; empty: the host's
   bool root_overlay = false;       // writes go to a tmpfs upper layer, never to `root`
   bool root_readonly = false;
+  // The new root's propagation inside the sandbox, set after pivot_root, recursively
+  // (MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MS_PRIVATE; OCI rootfsPropagation); 0: private,
+  // as every mount of the sandbox is. Nothing reaches the host either way: the sandbox's
+  // mounts were made private before.
+  unsigned long root_propagation = 0;
+  // The mounts and the new root are made in a mount namespace joined by path (OCI: the
+  // container's namespace is given). Else a joined mount namespace takes no mounts.
+  bool mounts_in_joined_ns = false;
   bool root_create_targets = false;  // missing mount targets are made in `root` (OCI runtimes do; the CLI never)
   std::vector<MountEntry> mounts;  // in order, the root's own recipe first
   std::string hostname;

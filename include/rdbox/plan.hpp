@@ -97,7 +97,9 @@ enum class MountOp : std::uint32_t {
   mkdir,         // mkdir dst/name (only ever in a layer the run owns)
   mknod,         // an empty file dst/name, a bind target (only in a layer the run owns)
   symlink,       // symlink dst/name -> src (only in a layer the run owns)
-  pivot,         // pivot_root into the new root; the old root is detached
+  device,        // mknod dst/name (mode: flags, number: rdev), then its owner and exact mode
+  pivot,         // pivot_root into the new root; the old root is detached; then flags
+                 // (MS_SHARED, MS_SLAVE, MS_UNBINDABLE...) on the new root, recursively, if set
 };
 struct MountStep {
   MountOp op;
@@ -114,6 +116,8 @@ struct MountStep {
   std::int32_t layer;          // resolve dst beneath this layer's descriptor (-1: a host path)
   std::int32_t new_layer;      // mount: keep the new mount's descriptor as this layer (-1: close it)
   std::uint32_t recursive;     // bind: the whole tree (AT_RECURSIVE)
+  std::uint32_t uid, gid;      // device: the node's owner
+  std::uint64_t rdev;          // device: the node's number (its mode, with type bits, is `flags`)
 };
 static_assert(std::is_standard_layout_v<MountStep> && std::is_trivially_destructible_v<MountStep>);
 inline constexpr const char* kMountGroups[] = {"mounts", "overlay", "binds", "proc", "dev", "sys", "pivot_root"};

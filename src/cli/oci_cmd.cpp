@@ -297,6 +297,70 @@ int cmd_list(const oci::Globals& g, int argc, char** argv, int from) {
   return 0;
 }
 
+// update's number options: a size ("512M", "1g"), or -1 for no limit where `unlimited`.
+std::optional<std::string> update_number(const Parsed& p, const char* names, bool size, std::int64_t& out) {
+  std::string v = p.get(names);
+  std::string flag = std::string(names).substr(std::string(names).rfind(',') + 1);
+  if (v == "-1") {
+    out = -1;
+    return std::nullopt;
+  }
+  if (size) {
+    auto n = parse_size(v);
+    if (!n || n.value() > (std::size_t{1} << 62)) return "update: " + flag + " \"" + v + "\" is not a size (512M, 2G) or -1";
+    out = static_cast<std::int64_t>(n.value());
+    return std::nullopt;
+  }
+  auto n = rdbox::parse_count(v, flag, INT64_MAX);
+  if (!n) return "update: " + std::string(n.error().what());
+  out = static_cast<std::int64_t>(n.value());
+  return std::nullopt;
+}
+
+int cmd_update(const oci::Globals& g, int argc, char** argv, int i) {
+  Parsed p = parse_words("update",
+                         {{"-r,--resources", true}, {"--memory", true}, {"--memory-swap", true},
+                          {"--memory-reservation", true}, {"--pids-limit", true}, {"--cpu-quota", true},
+                          {"--cpu-period", true}, {"--cpu-share,--cpu-shares", true}, {"--cpuset-cpus", true},
+                          {"--cpuset-mems", true}, {"--blkio-weight", true}},
+                         argc, argv, i);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (int rc = need_ids("update", p, 1, 1)) return rc;
+  oci::UpdateArgs a;
+  a.id = p.positional[0];
+  a.resources_path = p.get("-r,--resources");
+  struct Signed {
+    const char* names;
+    bool size;
+    std::optional<std::int64_t>* out;
+  };
+  for (const Signed& o : {Signed{"--memory", true, &a.memory}, Signed{"--memory-swap", true, &a.memory_swap},
+                          Signed{"--memory-reservation", true, &a.memory_reservation},
+                          Signed{"--pids-limit", false, &a.pids_limit}, Signed{"--cpu-quota", false, &a.cpu_quota}}) {
+    if (p.get(o.names).empty()) continue;
+    std::int64_t n = 0;
+    if (auto e = update_number(p, o.names, o.size, n)) return oci_fail(*e);
+    *o.out = n;
+  }
+  struct Unsigned {
+    const char* names;
+    std::uint64_t max;
+    std::optional<std::uint64_t>* out;
+  };
+  for (const Unsigned& o : {Unsigned{"--cpu-period", 1000000, &a.cpu_period},
+                            Unsigned{"--cpu-share,--cpu-shares", 262144, &a.cpu_shares},
+                            Unsigned{"--blkio-weight", 1000, &a.blkio_weight}}) {
+    if (p.get(o.names).empty()) continue;
+    std::string flag = std::string(o.names).substr(std::string(o.names).rfind(',') + 1);
+    auto n = rdbox::parse_count(p.get(o.names), flag, o.max);
+    if (!n) return oci_fail("update: " + std::string(n.error().what()));
+    *o.out = n.value();
+  }
+  a.cpuset_cpus = p.get("--cpuset-cpus");
+  a.cpuset_mems = p.get("--cpuset-mems");
+  return status_of(oci::update(g, a));
+}
+
 int cmd_ps(const oci::Globals& g, int argc, char** argv, int from) {
   Parsed p = parse_words("ps", {{"-f,--format", true}}, argc, argv, from);
   if (!p.error.empty()) return oci_fail(p.error);
@@ -412,7 +476,7 @@ int oci_main(int argc, char** argv) {
   }
   g.warn = oci_warn;
   if (i >= argc)
-    return oci_fail("no subcommand (create, start, state, kill, delete, run, exec, list, ps, pause, resume, features, spec)");
+    return oci_fail("no subcommand (create, start, state, kill, delete, run, exec, list, ps, pause, resume, update, features, spec)");
   std::string sub = argv[i++];
   if (sub == "create" || sub == "run") return cmd_create_or_run(g, sub, argc, argv, i);
   if (sub == "exec") return cmd_exec(g, argc, argv, i);
@@ -455,8 +519,9 @@ int oci_main(int argc, char** argv) {
     if (int rc = need_ids(sub, p, 1, 1)) return rc;
     return status_of(sub == "pause" ? oci::pause(g, p.positional[0]) : oci::resume(g, p.positional[0]));
   }
-  return oci_fail(sub + ": not supported by rdbox yet (update needs cgroup updates; events, checkpoint and "
-                        "restore need CRIU and an event stream)");
+  if (sub == "update") return cmd_update(g, argc, argv, i);
+  return oci_fail(sub + ": not supported by rdbox yet (events, checkpoint and restore need CRIU and an event "
+                        "stream)");
 }
 
 }  // namespace rdbox::cli

@@ -293,7 +293,8 @@ rdbox::Status finish_cgroup(rdbox::Spec& spec, const RunArgs& a) {
     double v = std::strtod(a.cpus->c_str(), &end);
     if (a.cpus->empty() || *end || errno == ERANGE || !(v >= 0.01) || v > 1024)
       return rdbox::Error::input("--cpus", "\"" + *a.cpus + "\" is not a number of CPUs from 0.01 to 1024");
-    c.cpu_quota_us = static_cast<std::uint64_t>(v * static_cast<double>(c.cpu_period_us) + 0.5);
+    c.cpu_period_us = 100000;
+    c.cpu_quota_us = static_cast<std::int64_t>(v * 100000.0 + 0.5);
   }
   if (a.cgroup_parent) {
     const std::string& p = *a.cgroup_parent;

@@ -3,6 +3,9 @@
 // Error naming its field). Unknown properties are ignored, as the spec requires.
 #include "oci/config.hpp"
 
+#include "oci/json_field.hpp"
+#include "oci/resources.hpp"
+
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -12,6 +15,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -21,103 +25,10 @@ namespace rdbox::oci {
 
 namespace {
 
-using json = nlohmann::json;
 
-constexpr int kMaxDepth = 64;
 
-Expected<json> parse_text(std::string_view text, const std::string& what) {
-  if (text.size() > kMaxConfigBytes)
-    return Error::input(what, "larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
-  bool too_deep = false;
-  json::parser_callback_t depth_check = [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxDepth) too_deep = true;
-    return !too_deep;
-  };
-  json j = json::parse(text.begin(), text.end(), depth_check, false);
-  if (too_deep) return Error::input(what, "nested deeper than " + std::to_string(kMaxDepth) + " levels");
-  if (j.is_discarded()) {
-    // Parse again for the position: the exception's text says where.
-    try {
-      json again = json::parse(text.begin(), text.end());
-      (void)again;
-    } catch (const json::exception& e) {
-      std::string m = e.what();
-      auto at = m.find("parse error");
-      return Error::input(what, "not valid JSON (" + (at == std::string::npos ? m : m.substr(at)) + ")");
-    }
-    return Error::input(what, "not valid JSON");
-  }
-  if (!j.is_object()) return Error::input(what, "must be a JSON object");
-  return j;
-}
 
-// Typed access with the field's path in every error.
-struct Field {
-  const json* v;
-  std::string path;
-  bool present() const { return v && !v->is_null(); }
-};
 
-Field at(const json& obj, const std::string& prefix, const char* key) {
-  auto it = obj.find(key);
-  return Field{it == obj.end() ? nullptr : &*it, prefix.empty() ? key : prefix + "." + key};
-}
-
-Error type_error(const Field& f, const char* want) { return Error::input(f.path, std::string("must be ") + want); }
-
-Expected<std::string> get_string(const Field& f, std::string fallback = {}) {
-  if (!f.present()) return fallback;
-  if (!f.v->is_string()) return type_error(f, "a string");
-  return f.v->get<std::string>();
-}
-
-Expected<bool> get_bool(const Field& f, bool fallback = false) {
-  if (!f.present()) return fallback;
-  if (!f.v->is_boolean()) return type_error(f, "true or false");
-  return f.v->get<bool>();
-}
-
-Expected<std::uint64_t> get_u64(const Field& f, std::uint64_t max = UINT64_MAX) {
-  if (!f.v->is_number_unsigned() || f.v->get<std::uint64_t>() > max)
-    return type_error(f, ("a number from 0 to " + std::to_string(max)).c_str());
-  return f.v->get<std::uint64_t>();
-}
-
-Expected<std::int64_t> get_i64(const Field& f, std::int64_t min, std::int64_t max) {
-  if (!f.v->is_number_integer()) return type_error(f, "an integer");
-  if (f.v->is_number_unsigned() && f.v->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
-    return Error::input(f.path, "must be at most " + std::to_string(max));
-  std::int64_t n = f.v->get<std::int64_t>();
-  if (n < min || n > max)
-    return Error::input(f.path, "must be from " + std::to_string(min) + " to " + std::to_string(max));
-  return n;
-}
-
-Expected<std::vector<std::string>> get_strings(const Field& f) {
-  std::vector<std::string> out;
-  if (!f.present()) return out;
-  if (!f.v->is_array()) return type_error(f, "an array of strings");
-  for (std::size_t i = 0; i < f.v->size(); ++i) {
-    const json& e = (*f.v)[i];
-    if (!e.is_string()) return Error::input(f.path + "[" + std::to_string(i) + "]", "must be a string");
-    out.push_back(e.get<std::string>());
-  }
-  return out;
-}
-
-Status check_object(const Field& f) {
-  if (f.present() && !f.v->is_object()) return type_error(f, "an object");
-  return ok();
-}
-
-Status check_array(const Field& f) {
-  if (f.present() && !f.v->is_array()) return type_error(f, "an array");
-  return ok();
-}
-
-std::string idx(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 // "a//b/" → "/a/b"; relative paths are taken from / (as runc does).
 std::string clean_destination(const std::string& d) {
@@ -403,7 +314,10 @@ Expected<std::optional<MountEntry>> parse_mount(const Field& f, const std::strin
       return Error::input(idx(opts_f.path, i), "\"" + o + "\" is not a mount option");
     if (o == "idmap" || o == "ridmap")
       return Error::input(idx(opts_f.path, i), "idmapped mounts are not supported by rdbox");
-    if (bind) return Error::input(idx(opts_f.path, i), "unknown option \"" + o + "\" for a bind mount");
+    if (bind) {  // the kernel takes no data with MS_BIND: runc and crun drop it too
+      warnings.push_back(idx(opts_f.path, i) + ": \"" + o + "\" means nothing to a bind mount; ignored");
+      continue;
+    }
     data += (data.empty() ? "" : ",") + o;  // size=, mode=, newinstance, ptmxmode=...: the filesystem's own
   }
   e.data = data;
@@ -425,8 +339,10 @@ void add_default_devices(std::vector<MountEntry>& out, const std::string& origin
                    true, 0, "", false, "", origin});
 }
 
-// linux.devices: each one the host's node at the same path, bound (rdbox makes no nodes).
-Status parse_devices(const Field& f, std::vector<MountEntry>& out) {
+// linux.devices: as root, each node made in the container (mknod, with its fileMode, uid
+// and gid), unless the host has that very node at that path: then it is bound, as
+// rootless always (a user namespace may make no nodes) — there the host must have it.
+Status parse_devices(const Field& f, bool rootless, std::vector<MountEntry>& out, std::vector<CgroupDeviceRule>& rules) {
   if (!f.present()) return ok();
   if (auto s = check_array(f); !s) return s;
   for (std::size_t i = 0; i < f.v->size(); ++i) {
@@ -439,35 +355,43 @@ Status parse_devices(const Field& f, std::vector<MountEntry>& out) {
     if (path->empty() || (*path)[0] != '/' || has_nul(*path)) return Error::input(d.path + ".path", "must be an absolute path");
     if (*type != "c" && *type != "b" && *type != "u" && *type != "p")
       return Error::input(d.path + ".type", "must be c, b, u or p");
-    std::uint64_t major = 0, minor = 0;
-    for (const char* k : {"major", "minor"}) {
-      Field n = at(*d.v, d.path, k);
+    std::uint64_t num[2] = {0, 0};  // major, minor
+    for (int k = 0; k < 2; ++k) {
+      Field n = at(*d.v, d.path, k == 0 ? "major" : "minor");
       if (!n.present()) {
         if (*type == "p") continue;
         return Error::input(n.path, "is required for a device");
       }
       auto v = get_u64(n, UINT32_MAX);
       if (!v) return v.error();
-      (std::strcmp(k, "major") == 0 ? major : minor) = *v;
+      num[k] = *v;
     }
-    for (const char* k : {"fileMode", "uid", "gid"}) {
-      Field n = at(*d.v, d.path, k);
-      if (n.present())
-        if (auto v = get_u64(n, UINT32_MAX); !v) return v.error();
+    MountEntry::Node node;
+    node.mode = 0666;
+    for (auto [key, out_v, max] : {std::tuple{"fileMode", &node.mode, 07777u}, std::tuple{"uid", &node.uid, UINT32_MAX},
+                                   std::tuple{"gid", &node.gid, UINT32_MAX}}) {
+      Field n = at(*d.v, d.path, key);
+      if (!n.present()) continue;
+      auto v = get_u64(n, max);
+      if (!v) return v.error();
+      *out_v = static_cast<std::uint32_t>(*v);
     }
+    node.mode |= *type == "p" ? S_IFIFO : *type == "b" ? S_IFBLK : S_IFCHR;
+    node.rdev = ::makedev(static_cast<unsigned>(num[0]), static_cast<unsigned>(num[1]));
     std::string dest = clean_destination(*path);
     // The container's /dev/ptmx is its devpts' (a link to pts/ptmx, as runc makes it),
     // also where the engine lists the host's (containerd's privileged containers).
     if (dest == "/dev/ptmx") continue;
     struct stat st {};
-    bool same = ::stat(path->c_str(), &st) == 0 &&
-                (*type == "p" ? S_ISFIFO(st.st_mode)
-                              : ((*type == "b") ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) &&
-                                    ::major(st.st_rdev) == major && ::minor(st.st_rdev) == minor);
-    if (!same)
-      return Error::input(d.path, "rdbox binds devices from the host, and the host has no " + *type + " " +
-                                      std::to_string(major) + ":" + std::to_string(minor) + " at \"" + *path + "\"");
-    out.push_back({MountType::bind, *path, dest, false, false, 0, "", false, "", d.path});
+    bool same = ::stat(path->c_str(), &st) == 0 && (st.st_mode & S_IFMT) == (node.mode & S_IFMT) &&
+                (*type == "p" || st.st_rdev == node.rdev);
+    if (!same && rootless)
+      return Error::input(d.path, "rdbox binds devices from the host without root, and the host has no " + *type +
+                                      " " + std::to_string(num[0]) + ":" + std::to_string(num[1]) + " at \"" + *path + "\"");
+    if (same) out.push_back({MountType::bind, *path, dest, false, false, 0, "", false, "", d.path});
+    else out.push_back({MountType::device, "", dest, false, false, 0, "", false, "", d.path, node});
+    if (*type != "p")
+      rules.push_back({true, *type == "b" ? 'b' : 'c', static_cast<std::int64_t>(num[0]), static_cast<std::int64_t>(num[1]), "rwm"});
   }
   return ok();
 }
@@ -529,62 +453,22 @@ Status parse_id_mappings(const Field& f, std::vector<IdMapRange>& out) {
   return ok();
 }
 
-Expected<std::optional<std::int64_t>> optional_i64(const json& obj, const std::string& path, const char* key,
-                                                   std::int64_t min) {
-  Field f = at(obj, path, key);
-  if (!f.present()) return std::optional<std::int64_t>{};
-  auto n = get_i64(f, min, INT64_MAX);
-  if (!n) return n.error();
-  return std::optional<std::int64_t>(*n);
-}
-
-Status parse_resources(const Field& f, const std::string& cgroups_path, SandboxConfig& c) {
+// linux.resources → the container's cgroup. A device list ends with the defaults every
+// container needs and the nodes linux.devices gives it (runc's and crun's order).
+Status parse_resources(const Field& f, const std::string& cgroups_path, const std::vector<CgroupDeviceRule>& nodes,
+                       SandboxConfig& c) {
   CgroupConfig cg;
   cg.origin = "linux.cgroupsPath";
   cg.path = cgroups_path;
-  if (f.present()) {
-    if (auto s = check_object(f); !s) return s;
-    const json& r = *f.v;
-    Field mem = at(r, f.path, "memory");
-    if (auto s = check_object(mem); !s) return s;
-    if (mem.present()) {
-      auto limit = optional_i64(*mem.v, mem.path, "limit", -1);
-      if (!limit) return limit.error();
-      if (*limit && **limit > 0) cg.memory_max = **limit;
-      auto swap = optional_i64(*mem.v, mem.path, "swap", -1);
-      if (!swap) return swap.error();
-      if (*swap && **swap != 0) cg.memory_swap_max = **swap;
-      for (const char* k : {"reservation", "kernel", "kernelTCP", "swappiness"})
-        if (auto v = optional_i64(*mem.v, mem.path, k, -1); !v) return v.error();
-    }
-    Field pids = at(r, f.path, "pids");
-    if (auto s = check_object(pids); !s) return s;
-    if (pids.present()) {
-      auto limit = optional_i64(*pids.v, pids.path, "limit", -1);
-      if (!limit) return limit.error();
-      if (*limit && **limit > 0) cg.pids_max = **limit;
-    }
-    Field cpu = at(r, f.path, "cpu");
-    if (auto s = check_object(cpu); !s) return s;
-    if (cpu.present()) {
-      auto shares = optional_i64(*cpu.v, cpu.path, "shares", 0);
-      if (!shares) return shares.error();
-      if (*shares && **shares > 0) cg.cpu_shares = static_cast<std::uint64_t>(std::clamp<std::int64_t>(**shares, 2, 262144));
-      auto quota = optional_i64(*cpu.v, cpu.path, "quota", -1);
-      if (!quota) return quota.error();
-      auto period = optional_i64(*cpu.v, cpu.path, "period", 0);
-      if (!period) return period.error();
-      if (*period && **period > 0) cg.cpu_period_us = static_cast<std::uint64_t>(**period);
-      if (*quota && **quota > 0) cg.cpu_quota_us = static_cast<std::uint64_t>(**quota);
-      if (auto s = get_string(at(*cpu.v, cpu.path, "cpus")); !s) return s.error();
-      if (auto s = get_string(at(*cpu.v, cpu.path, "mems")); !s) return s.error();
-    }
-    // devices: rdbox gives a container no device it did not bind, so the cgroup's device
-    // list (podman's "deny all, allow the defaults") adds nothing; accepted, not written.
-    if (auto s = check_array(at(r, f.path, "devices")); !s) return s;
+  if (auto s = parse_resources_object(f, cg); !s) return s;
+  if (!cg.devices.empty()) {
+    for (const auto& r : default_device_rules()) cg.devices.push_back(r);
+    cg.devices.insert(cg.devices.end(), nodes.begin(), nodes.end());
   }
-  // Every cgroup an OCI container gets has a freezer (pause/resume), where the host has one.
+  // Every cgroup an OCI container gets has a freezer (pause/resume), where the host has
+  // one, and a directory in every hierarchy (update, the engines' stats).
   cg.freezer = true;
+  cg.every_hierarchy = true;
   if (!cgroups_path.empty() || cg.any_limit()) c.cgroup = cg;
   return ok();
 }
@@ -639,13 +523,14 @@ Status parse_linux(const Field& f, const ParseOptions& opts, Bundle& b, std::vec
   if (auto s = parse_id_mappings(at(l, f.path, "gidMappings"), c.gid_maps); !s) return s;
   c.origins.uid_map = "linux.uidMappings";
   c.origins.gid_map = "linux.gidMappings";
-  if (auto s = parse_devices(at(l, f.path, "devices"), devices); !s) return s;
+  std::vector<CgroupDeviceRule> device_rules;
+  if (auto s = parse_devices(at(l, f.path, "devices"), opts.rootless, devices, device_rules); !s) return s;
   auto cg_path = get_string(at(l, f.path, "cgroupsPath"));
   if (!cg_path) return cg_path.error();
   if (has_nul(*cg_path)) return Error::input("linux.cgroupsPath", "holds a NUL byte");
   if (("/" + *cg_path + "/").find("/../") != std::string::npos)
     return Error::input("linux.cgroupsPath", "\"" + *cg_path + "\" has a \"..\" component");
-  if (auto s = parse_resources(at(l, f.path, "resources"), *cg_path, c); !s) return s;
+  if (auto s = parse_resources(at(l, f.path, "resources"), *cg_path, device_rules, c); !s) return s;
   if (auto s = parse_sysctl(at(l, f.path, "sysctl"), b); !s) return s;
   Field sec = at(l, f.path, "seccomp");
   if (sec.present()) {
@@ -675,11 +560,19 @@ Status parse_linux(const Field& f, const ParseOptions& opts, Bundle& b, std::vec
   }
   auto prop = get_string(at(l, f.path, "rootfsPropagation"));
   if (!prop) return prop.error();
-  if (!prop->empty() && *prop != "private" && *prop != "rprivate" && *prop != "slave" && *prop != "rslave" &&
-      *prop != "shared" && *prop != "rshared" && *prop != "unbindable" && *prop != "runbindable")
-    return Error::input("linux.rootfsPropagation", "unknown propagation \"" + *prop + "\"");
-  if (!prop->empty() && *prop != "private" && *prop != "rprivate" && *prop != "slave" && *prop != "rslave")
-    b.warnings.push_back("linux.rootfsPropagation: \"" + *prop + "\" is applied as private (nothing propagates)");
+  if (!prop->empty()) {
+    struct Propagation {
+      const char* name;
+      unsigned long flag;
+    };
+    constexpr Propagation kPropagations[] = {{"private", MS_PRIVATE}, {"slave", MS_SLAVE}, {"shared", MS_SHARED},
+                                             {"unbindable", MS_UNBINDABLE}};
+    std::string word = (*prop)[0] == 'r' ? prop->substr(1) : *prop;  // rshared: the same (always recursive)
+    for (const auto& p : kPropagations)
+      if (word == p.name) c.root_propagation = p.flag;
+    if (!c.root_propagation)
+      return Error::input("linux.rootfsPropagation", "unknown propagation \"" + *prop + "\"");
+  }
   if (auto s = parse_time_offsets(at(l, f.path, "timeOffsets"), c); !s) return s;
   Field pers = at(l, f.path, "personality");
   if (pers.present()) {
@@ -781,7 +674,7 @@ int signal_number(std::string_view name) {
 }
 
 Expected<ProcessConfig> parse_process(std::string_view json_text, ProcessExtras* extras) {
-  auto j = parse_text(json_text, "process");
+  auto j = parse_json_object(json_text, "process");
   if (!j) return j.error();
   ProcessConfig pc;
   ProcessExtras x;
@@ -797,7 +690,7 @@ Expected<ProcessConfig> parse_process(std::string_view json_text, ProcessExtras*
 }
 
 Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& opts) {
-  auto parsed = parse_text(json_text, "config.json");
+  auto parsed = parse_json_object(json_text, "config.json");
   if (!parsed) return parsed.error();
   const json& j = *parsed;
   Bundle b;
@@ -893,8 +786,12 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   if (!b.domainname.empty() && !(c.namespace_kinds() & CLONE_NEWUTS))
     return Error::input("domainname", "needs a new UTS namespace (linux.namespaces: {\"type\": \"uts\"})");
   const NamespaceEntry* mnt = c.find_namespace(CLONE_NEWNS);
-  if (!mnt || !mnt->path.empty())
-    return Error::input("linux.namespaces", "rdbox needs a new mount namespace for the container's root ({\"type\": \"mount\"})");
+  if (!mnt)
+    return Error::input("linux.namespaces", "rdbox needs a mount namespace for the container's root ({\"type\": "
+                                            "\"mount\"}, new or by path)");
+  // A mount namespace given by path is joined and the container's root is set up in it,
+  // as runc and crun do: its other processes see that root change too.
+  c.mounts_in_joined_ns = !mnt->path.empty();
   bool newuser = false;
   for (const auto& n : c.namespaces) newuser = newuser || (n.kind == CLONE_NEWUSER && n.path.empty());
   if ((!c.uid_maps.empty() || !c.gid_maps.empty()) && !newuser)
@@ -909,7 +806,11 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   }
   // The container's own stdio is what the caller gave rdbox.
   c.processes[0].preserve_fds = 0;
-  if (auto s = validate(c); !s) return s.error();
+  // A PID namespace given by path is joined by the runtime itself before the clone
+  // (runtime.cpp: join_pid_namespace), not by the sandbox: validated without it.
+  SandboxConfig checked = c;
+  std::erase_if(checked.namespaces, [](const NamespaceEntry& n) { return n.kind == CLONE_NEWPID && !n.path.empty(); });
+  if (auto s = validate(checked); !s) return s.error();
   return b;
 }
 

@@ -42,6 +42,7 @@
 #endif
 
 #include "oci/config.hpp"
+#include "oci/resources.hpp"
 #include "oci/state.hpp"
 #include "rdbox/plan.hpp"
 #include "rdbox/spec.hpp"
@@ -69,6 +70,21 @@ void warn(const Globals& g, const std::string& m) {
   if (g.warn) g.warn(m);
 }
 
+// At most kMaxConfigBytes from `fd`, to EOF.
+Expected<std::string> read_bounded(int fd, const std::string& what) {
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::sys(what, errno);
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxConfigBytes) return Error::input(what, "is too large");
+  }
+  return text;
+}
+
 Expected<std::string> read_small_file(const std::string& path, const std::string& what) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Error::sys(what + " \"" + path + "\"", errno);
@@ -78,17 +94,7 @@ Expected<std::string> read_small_file(const std::string& path, const std::string
   if (!S_ISREG(st.st_mode)) return Error::input(what + " \"" + path + "\"", "is not a regular file");
   if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes)
     return Error::input(what + " \"" + path + "\"", "is larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::sys(what + " \"" + path + "\"", errno);
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxConfigBytes) return Error::input(what + " \"" + path + "\"", "is too large");
-  }
-  return text;
+  return read_bounded(fd, what + " \"" + path + "\"");
 }
 
 Expected<std::string> absolute_dir(const std::string& dir, const std::string& what) {
@@ -769,6 +775,50 @@ Status resume(const Globals& g, const std::string& id) {
   if (!st) return st.error();
   if (st->status != "paused") return Error::input("container \"" + id + "\"", "is " + st->status + ", not paused");
   return cgroup_freeze(st->cgroup_dirs, false);
+}
+
+namespace {
+
+// update's options over the --resources file's values (runc's precedence).
+void apply_update_flags(const UpdateArgs& a, CgroupConfig& cg) {
+  if (a.memory) cg.memory_max = *a.memory;
+  if (a.memory_swap) cg.memory_swap_max = *a.memory_swap;
+  if (a.memory_reservation) cg.memory_reservation = *a.memory_reservation;
+  if (a.pids_limit) cg.pids_max = *a.pids_limit;
+  if (a.cpu_quota) cg.cpu_quota_us = *a.cpu_quota;
+  if (a.cpu_period) cg.cpu_period_us = *a.cpu_period;
+  if (a.cpu_shares) cg.cpu_shares = *a.cpu_shares;
+  if (a.blkio_weight) cg.blkio_weight = *a.blkio_weight;
+  if (!a.cpuset_cpus.empty()) cg.cpuset_cpus = a.cpuset_cpus;
+  if (!a.cpuset_mems.empty()) cg.cpuset_mems = a.cpuset_mems;
+}
+
+}  // namespace
+
+Status update(const Globals& g, const UpdateArgs& a) {
+  CgroupConfig cg;
+  cg.origin = "update";
+  if (!a.resources_path.empty()) {
+    auto text = a.resources_path == "-" ? read_bounded(0, "--resources (stdin)") : read_small_file(a.resources_path, "--resources");
+    if (!text) return text.error();
+    auto parsed = parse_resources_text(*text, "--resources");
+    if (!parsed) return parsed.error();
+    cg = *parsed;
+  }
+  apply_update_flags(a, cg);
+  if (!cg.any_limit())
+    return Error::input("update", "nothing to change (give --resources FILE or a limit such as --memory)");
+  if (!cg.devices.empty())
+    for (const auto& r : default_device_rules()) cg.devices.push_back(r);
+  auto dir = ContainerDir::open(root_of(g), a.id);
+  if (!dir) return dir.error();
+  auto st = dir->read();
+  if (!st) return st.error();
+  if (st->status == "stopped") return Error::input("container \"" + a.id + "\"", "is stopped: nothing to update");
+  if (st->cgroup_dirs.empty())
+    return Error::input("container \"" + a.id + "\"", "has no cgroup (its config.json has no linux.cgroupsPath, or it "
+                                                      "is rootless)");
+  return cgroup_update(st->cgroup_dirs, cg);
 }
 
 std::vector<ListEntry> list(const Globals& g) {

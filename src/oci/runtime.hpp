@@ -3,6 +3,7 @@
 // features, spec). No CLI types here: src/cli/oci_cmd.cpp parses and prints.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -39,6 +40,15 @@ Status remove(const Globals& g, const std::string& id, bool force);
 // `state` says "paused" meanwhile.
 Status pause(const Globals& g, const std::string& id);
 Status resume(const Globals& g, const std::string& id);
+// update (runc's): new limits written into a created, running or paused container's
+// cgroup; the options win over the --resources file ("-": stdin).
+struct UpdateArgs {
+  std::string id, resources_path;
+  std::optional<std::int64_t> memory, memory_swap, memory_reservation, pids_limit, cpu_quota;
+  std::optional<std::uint64_t> cpu_period, cpu_shares, blkio_weight;
+  std::string cpuset_cpus, cpuset_mems;
+};
+Status update(const Globals& g, const UpdateArgs& a);
 // run: create, start, wait, delete; the container's exit status (128+N for signal N).
 Expected<int> run(const Globals& g, const CreateArgs& a);
 

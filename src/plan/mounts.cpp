@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,8 @@ struct Planner {
   bool create_in_root = false;  // OCI: a missing target is made in the rootfs itself
   std::vector<Layer> layers;
   std::map<std::string, bool> made;  // created so far in owned layers: path -> is a directory
+  std::vector<std::string> masked_or_readonly;  // destinations of the mask and readonly steps so far
+  std::set<std::string> masked_paths;           // those of them that are masks
 
   const char* str(std::string s) {
     p.strings.push_back(std::move(s));
@@ -132,7 +135,7 @@ struct Planner {
   }
   MountStep& add(MountOp op, MountGroup g, const char* src, std::pair<int, const char*> at) {
     p.mounts.push_back(MountStep{op, static_cast<std::uint16_t>(g), 0, 0, src, at.second, nullptr, nullptr, nullptr,
-                                 nullptr, nullptr, at.first, -1, 0});
+                                 nullptr, nullptr, at.first, -1, 0, 0, 0, 0});
     return p.mounts.back();
   }
   const Layer& covering(const std::string& dest) const {
@@ -193,7 +196,17 @@ Status Planner::entry(const MountEntry& e) {
   const std::string& dest = e.destination;
   if (e.type == MountType::mask || e.type == MountType::readonly) {
     // What the sandbox has there is found out by the stub (under /proc it depends on the
-    // kernel); a missing path is skipped, as OCI runtimes do.
+    // kernel); a missing path is skipped, as OCI runtimes do. A path beneath an earlier
+    // mask is hidden already (an empty tmpfs, /dev/null) and one beneath an earlier
+    // read-only path is read-only already: the step could not even reach it (that mount
+    // is no layer) and is left out. A mask beneath a read-only path is made (masks come
+    // first in OCI's order; the read-only clone keeps them).
+    for (const auto& earlier : masked_or_readonly)
+      if (dest != earlier && is_under(dest, earlier) &&
+          (e.type == MountType::readonly || (masked_paths.count(earlier) != 0)))
+        return ok();
+    masked_or_readonly.push_back(dest);
+    if (e.type == MountType::mask) masked_paths.insert(dest);
     add(e.type == MountType::mask ? MountOp::mask : MountOp::readonly_path, g, "/dev/null", beneath(dest));
     if (e.type == MountType::mask && p.mask_slot < 0) {
       p.mask_slot = static_cast<int>(p.layer_fds.size());
@@ -202,6 +215,17 @@ Status Planner::entry(const MountEntry& e) {
         p.layer_paths.push_back(what);
       }
     }
+    return ok();
+  }
+  if (e.type == MountType::device) {
+    if (auto s = ensure(parent_of(dest), true, e, g); !s) return s;
+    MountStep& d = add(MountOp::device, g, nullptr, beneath(parent_of(dest)));
+    d.name = str(dest.substr(dest.rfind('/') + 1));
+    d.flags = e.device.mode;
+    d.rdev = e.device.rdev;
+    d.uid = e.device.uid;
+    d.gid = e.device.gid;
+    made[dest] = false;
     return ok();
   }
   if (e.type == MountType::symlink) {
@@ -273,7 +297,7 @@ Status plan_mounts(const SandboxConfig& c, Plan& p) {
   Planner m(p);
   m.create_in_root = c.root_create_targets;
   p.mounts.push_back(MountStep{MountOp::propagate, kMountMisc, 0, 0, nullptr, "/", nullptr, nullptr, nullptr, nullptr,
-                               nullptr, -1, -1, 0});
+                               nullptr, -1, -1, 0, 0, 0, 0});
   if (c.root.empty()) {
     m.layers.push_back({"/", LayerKind::host, "", -1});
   } else {
@@ -306,7 +330,7 @@ Status plan_mounts(const SandboxConfig& c, Plan& p) {
   m.close_unused_layers();
   if (!c.root.empty()) {
     if (c.root_readonly) m.add(MountOp::readonly, kMountMisc, nullptr, {0, "."});
-    m.add(MountOp::pivot, kMountPivot, nullptr, {0, "."});
+    m.add(MountOp::pivot, kMountPivot, nullptr, {0, "."}).flags = c.root_propagation;
   }
   return ok();
 }

@@ -1,5 +1,7 @@
 #include "cgroup.hpp"
 
+#include "cgroup_limits.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -76,15 +78,6 @@ std::string join_path(const std::string& a, const std::string& b) {
 }
 
 bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
-// The controllers a config limits.
-std::vector<std::string> wanted_controllers(const CgroupConfig& c) {
-  std::vector<std::string> out;
-  if (c.memory_max || c.memory_swap_max) out.push_back("memory");
-  if (c.pids_max) out.push_back("pids");
-  if (c.cpu_quota_us || c.cpu_weight || c.cpu_shares) out.push_back("cpu");
-  return out;
-}
 
 // A name no other run (thread, process) picks: rdbox-<pid>-<n>.
 std::string fresh_name() {
@@ -238,124 +231,224 @@ Expected<std::unique_ptr<Cgroup>> Cgroup::create(const CgroupConfig& config) {
   return cg;
 }
 
-Status Cgroup::make(const CgroupConfig& config) {
-  auto hs = cgroup_hierarchies();
-  auto wanted = wanted_controllers(config);
-  std::string name = config.path.empty() ? fresh_name() : config.path;
-  // Which hierarchy each controller comes from: v2 when it offers it, else v1.
-  std::vector<std::pair<const CgroupHierarchy*, std::vector<std::string>>> picks;
-  auto pick = [&](const CgroupHierarchy* h, const std::string& ctrl) {
-    for (auto& p : picks)
-      if (p.first == h) {
-        if (!ctrl.empty()) p.second.push_back(ctrl);
-        return;
-      }
-    picks.push_back({h, ctrl.empty() ? std::vector<std::string>{} : std::vector<std::string>{ctrl}});
-  };
+namespace {
+
+// Which hierarchy a run's directory goes in, and what is limited there.
+struct Pick {
+  const CgroupHierarchy* h;
+  std::vector<std::string> controllers;  // their v1 names (what cgroup_writes takes)
+  std::vector<std::string> enable;       // v2: what cgroup.subtree_control above must delegate
+};
+
+void add_pick(std::vector<Pick>& picks, const CgroupHierarchy* h, const std::string& ctrl, const std::string& enable) {
+  auto it = std::find_if(picks.begin(), picks.end(), [h](const Pick& p) { return p.h == h; });
+  if (it == picks.end()) it = picks.insert(picks.end(), Pick{h, {}, {}});
+  if (!ctrl.empty() && !has(it->controllers, ctrl)) it->controllers.push_back(ctrl);
+  if (!enable.empty() && !has(it->enable, enable)) it->enable.push_back(enable);
+}
+
+const CgroupHierarchy* find_hierarchy(const std::vector<CgroupHierarchy>& hs, int version, const std::string& ctrl) {
   for (const auto& h : hs)
-    if (h.version == 2) pick(&h, "");  // tracking and cgroup.kill, limits or not
-  for (const auto& ctrl : wanted) {
-    const CgroupHierarchy* found = nullptr;
-    for (int version : {2, 1})
-      for (const auto& h : hs)
-        if (!found && h.version == version && has(h.controllers, ctrl)) found = &h;
-    if (!found)
-      return Error::input(config.origin, "the " + ctrl + " controller is not available here (neither on cgroup v2 "
-                                         "nor on a v1 hierarchy; see rdbox doctor)");
-    pick(found, ctrl);
+    if (h.version == version && (ctrl.empty() || has(h.controllers, ctrl))) return &h;
+  return nullptr;
+}
+
+// Each wanted controller where the host has it: v2 when v2 offers it, else its v1 hierarchy.
+Status pick_limited(const std::vector<CgroupHierarchy>& hs, const CgroupConfig& config, std::vector<Pick>& picks) {
+  for (const auto& ctrl : cgroup_wanted_controllers(config)) {
+    std::string v1 = ctrl.v1, v2 = ctrl.v2 ? ctrl.v2 : "";
+    if (v1 == "unified") {  // raw v2 files: the v2 directory, their controllers delegated
+      const CgroupHierarchy* h = find_hierarchy(hs, 2, "");
+      if (!h) return Error::input(cgroup_field_name(config, "unified"), "needs cgroup v2, which is not mounted here");
+      add_pick(picks, h, v1, "");
+      for (const auto& kv : config.unified)
+        if (auto dot = kv.first.find('.'); dot != std::string::npos && has(h->controllers, kv.first.substr(0, dot)))
+          add_pick(picks, h, "", kv.first.substr(0, dot));
+      continue;
+    }
+    if (const CgroupHierarchy* h = ctrl.v2 ? find_hierarchy(hs, 2, v2) : nullptr) {
+      add_pick(picks, h, v1, v2);
+    } else if (const CgroupHierarchy* h1 = find_hierarchy(hs, 1, v1)) {
+      add_pick(picks, h1, v1, "");
+    } else if (v1 == "devices" && find_hierarchy(hs, 2, "")) {
+      continue;  // v2's device controller is eBPF, which rdbox does not load (docs/oci.md)
+    } else {
+      return Error::input(config.resources_origin.empty() ? config.origin : config.resources_origin,
+                          "the " + v1 + " controller is not available here (neither on cgroup v2 nor on a v1 "
+                          "hierarchy; see rdbox doctor)");
+    }
   }
+  return ok();
+}
+
+Expected<std::vector<Pick>> pick_hierarchies(const std::vector<CgroupHierarchy>& hs, const CgroupConfig& config) {
+  std::vector<Pick> picks;
+  if (const CgroupHierarchy* v2 = find_hierarchy(hs, 2, "")) add_pick(picks, v2, "", "");  // tracking, cgroup.kill
+  if (auto s = pick_limited(hs, config, picks); !s) return s.error();
   // The freezer: v1's hierarchy where there is one (a hybrid host's own), else the v2
   // directory's cgroup.freeze.
   bool v2_freezes = false;
   if (config.freezer) {
-    const CgroupHierarchy* v1 = nullptr;
-    for (const auto& h : hs)
-      if (!v1 && h.version == 1 && has(h.controllers, "freezer")) v1 = &h;
-    if (v1) pick(v1, "freezer");
+    if (const CgroupHierarchy* v1 = find_hierarchy(hs, 1, "freezer")) add_pick(picks, v1, "freezer", "");
     else v2_freezes = true;
   }
+  if (config.every_hierarchy)
+    for (const auto& h : hs)
+      if (h.version == 1) add_pick(picks, &h, "", "");
   // The v2 directory only to track processes is not needed when a v1 one does it already.
-  if (picks.size() > 1 && picks.front().first->version == 2 && picks.front().second.empty() && !v2_freezes)
+  if (picks.size() > 1 && picks.front().h->version == 2 && picks.front().controllers.empty() &&
+      picks.front().enable.empty() && !v2_freezes)
     picks.erase(picks.begin());
   if (picks.empty()) return Error::input(config.origin, "no cgroup hierarchy is mounted (see rdbox doctor)");
-  for (auto& [h, ctrls] : picks) {
-    bool absolute = !config.parent.empty() && config.parent[0] == '/';
-    std::string parent = join_path(h->mount, absolute ? config.parent : join_path(h->own, config.parent));
-    if (!config.path.empty()) parent = join_path(h->mount, "/");
-    struct stat st {};
-    if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return Error::input(config.parent.empty() ? config.origin : "--cgroup-parent",
-                          "\"" + parent + "\" does not exist");
-    if (h->version == 2 && !ctrls.empty()) {
-      std::string enable;
-      for (const auto& c : ctrls) enable += (enable.empty() ? "+" : " +") + c;
-      if (int e = write_text(parent + "/cgroup.subtree_control", enable))
-        return Error::input(config.origin, "cannot enable " + enable + " for cgroups under " + parent + ": " +
-                                               std::strerror(e) +
-                                               (e == EBUSY ? " (it holds processes: cgroup v2 lets only a cgroup "
-                                                             "without processes delegate controllers; use "
-                                                             "--cgroup-parent)"
-                                                           : ""));
+  return picks;
+}
+
+// v2: delegates `enable` to the children of `dir` ("+memory +pids").
+Status delegate(const std::string& dir, const std::vector<std::string>& enable, const std::string& origin) {
+  if (enable.empty()) return ok();
+  std::string text;
+  for (const auto& c : enable) text += (text.empty() ? "+" : " +") + c;
+  if (int e = write_text(dir + "/cgroup.subtree_control", text))
+    return Error::input(origin, "cannot enable " + text + " for cgroups under " + dir + ": " + std::strerror(e) +
+                                    (e == EBUSY ? " (it holds processes: cgroup v2 lets only a cgroup without "
+                                                  "processes delegate controllers; use --cgroup-parent)"
+                                                : ""));
+  return ok();
+}
+
+// v1 cpuset: a new directory has no CPUs and no memory nodes, and takes no process until
+// it has some: its parent's, as the kernel's clone_children would copy.
+void inherit_cpuset(const std::string& dir) {
+  for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+    auto mine = read_text(dir + f);
+    if (!mine || mine->find_first_not_of(" \n") != std::string::npos) continue;
+    if (auto up = read_text(dir.substr(0, dir.rfind('/')) + f)) (void)write_text(dir + f, *up);
+  }
+}
+
+}  // namespace
+
+Status Cgroup::make(const CgroupConfig& config) {
+  auto hs = cgroup_hierarchies();
+  auto picks = pick_hierarchies(hs, config);
+  if (!picks) return picks.error();
+  std::string name = config.path.empty() ? fresh_name() : config.path;
+  for (const auto& p : *picks)
+    if (auto s = make_dir(*p.h, p.controllers, p.enable, config, name); !s) return s;
+  return ok();
+}
+
+Status Cgroup::make_dir(const CgroupHierarchy& h, const std::vector<std::string>& ctrls,
+                        const std::vector<std::string>& enable, const CgroupConfig& config, const std::string& name) {
+  bool absolute = !config.parent.empty() && config.parent[0] == '/';
+  std::string parent = join_path(h.mount, absolute ? config.parent : join_path(h.own, config.parent));
+  if (!config.path.empty()) parent = join_path(h.mount, "/");
+  struct stat st {};
+  if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Error::input(config.parent.empty() ? config.origin : "--cgroup-parent", "\"" + parent + "\" does not exist");
+  if (auto s = delegate(parent, enable, config.origin); !s) return s;
+  if (config.path.empty()) sweep_stale(parent, h.version);
+  std::string dir = join_path(parent, name);
+  bool cpuset = h.version == 1 && has(h.controllers, "cpuset");
+  // An exact path's missing parents are made (runc's mkdir -p), and remembered.
+  for (std::size_t slash = parent.size() + 1; !config.path.empty();) {
+    slash = dir.find('/', slash + 1);
+    if (slash == std::string::npos) break;
+    std::string mid = dir.substr(0, slash);
+    if (::mkdir(mid.c_str(), 0755) == 0) made_parents_.insert(made_parents_.begin(), mid);
+    else if (errno != EEXIST) break;  // the leaf's mkdir below says why
+    if (cpuset) inherit_cpuset(mid);
+    if (auto s = delegate(mid, enable, config.origin); !s) return s;
+  }
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    int e = errno;
+    return Error::input(config.origin, "cannot create the cgroup " + dir + ": " + std::strerror(e) +
+                                           (e == EACCES || e == EROFS || e == EPERM
+                                                ? " (rootless runs need a delegated cgroup; see rdbox doctor)"
+                                                : ""));
+  }
+  dirs_.push_back({h, dir, ctrls});
+  if (cpuset) inherit_cpuset(dir);
+  if (display_.empty() || h.version == 2) display_ = dir.substr(h.mount.size());
+  return ok();
+}
+
+namespace {
+
+// v2 cpu.max with an empty quota ("" PERIOD: a period alone) keeps the quota it has.
+std::string with_current(const std::string& dir, const CgroupWrite& w) {
+  if (w.file != "cpu.max" || w.value.empty() || w.value[0] != ' ') return w.value;
+  auto now = read_text(dir + "/cpu.max");
+  std::string quota = now ? now->substr(0, now->find(' ')) : "max";
+  return quota + w.value;
+}
+
+Status write_error(const CgroupConfig& c, const std::string& dir, const CgroupWrite& w, int e) {
+  std::string hint = e == ENOENT && w.file.find("memsw") != std::string::npos ? " (swap accounting is off in this kernel)"
+                     : e == ENOENT ? " (this kernel has no such file)"
+                                   : "";
+  return Error::input(cgroup_field_name(c, w.field),
+                      "writing \"" + w.value + "\" to " + dir + "/" + w.file + ": " + std::strerror(e) + hint);
+}
+
+}  // namespace
+
+Status write_cgroup_limits(const std::string& dir, const std::vector<std::string>& controllers, int version,
+                           const CgroupConfig& c) {
+  for (const auto& ctrl : controllers) {
+    auto writes = cgroup_writes(c, ctrl, version);
+    if (!writes) return writes.error();
+    std::vector<const CgroupWrite*> again;
+    for (auto& w : *writes) {
+      if (!w.alias.empty() && ::access((dir + "/" + w.file).c_str(), F_OK) != 0 &&
+          ::access((dir + "/" + w.alias).c_str(), F_OK) == 0)
+        w.file = w.alias;
+      int e = write_text(dir + "/" + w.file, with_current(dir, w));
+      if (e == EINVAL && w.retry) again.push_back(&w);
+      else if (e) return write_error(c, dir, w, e);
     }
-    if (config.path.empty()) sweep_stale(parent, h->version);
-    std::string dir = join_path(parent, name);
-    // An exact path's missing parents are made (runc's mkdir -p), and remembered.
-    for (std::size_t slash = parent.size() + 1; !config.path.empty();) {
-      slash = dir.find('/', slash + 1);
-      if (slash == std::string::npos) break;
-      std::string mid = dir.substr(0, slash);
-      if (::mkdir(mid.c_str(), 0755) == 0) made_parents_.insert(made_parents_.begin(), mid);
-      else if (errno != EEXIST) break;  // the leaf's mkdir below says why
-    }
-    if (::mkdir(dir.c_str(), 0755) != 0) {
-      int e = errno;
-      return Error::input(config.origin, "cannot create the cgroup " + dir + ": " + std::strerror(e) +
-                                             (e == EACCES || e == EROFS || e == EPERM
-                                                  ? " (rootless runs need a delegated cgroup; see rdbox doctor)"
-                                                  : ""));
-    }
-    dirs_.push_back({*h, dir, ctrls});
-    if (display_.empty() || h->version == 2) display_ = dir.substr(h->mount.size());
+    for (const CgroupWrite* w : again)
+      if (int e = write_text(dir + "/" + w->file, with_current(dir, *w))) return write_error(c, dir, *w, e);
   }
   return ok();
 }
 
 Status Cgroup::write_limits(const CgroupConfig& c) {
-  for (const auto& d : dirs_) {
-    std::vector<std::pair<std::string, std::string>> w;
-    bool v2 = d.h.version == 2;
-    if (has(d.controllers, "memory")) {
-      if (c.memory_max) w.push_back({v2 ? "memory.max" : "memory.limit_in_bytes", std::to_string(*c.memory_max)});
-      if (c.memory_swap_max) {
-        bool unlimited = *c.memory_swap_max < 0;
-        if (v2)
-          w.push_back({"memory.swap.max", unlimited ? "max" : std::to_string(*c.memory_swap_max - c.memory_max.value_or(0))});
-        else
-          w.push_back({"memory.memsw.limit_in_bytes", unlimited ? "-1" : std::to_string(*c.memory_swap_max)});
-      }
+  for (const auto& d : dirs_)
+    if (auto s = write_cgroup_limits(d.path, d.controllers, d.h.version, c); !s) return s;
+  return ok();
+}
+namespace {
+
+// The directory of `dirs` on the hierarchy holding `ctrl` (v2 first) and its version.
+std::optional<std::pair<std::string, int>> dir_for(const std::vector<CgroupHierarchy>& hs,
+                                                   const std::vector<std::string>& dirs, const CgroupController& ctrl) {
+  for (int version : {2, 1})
+    for (const auto& h : hs) {
+      if (h.version != version) continue;
+      bool holds = version == 1 ? has(h.controllers, ctrl.v1)
+                                : ctrl.v2 && (!*ctrl.v2 || has(h.controllers, ctrl.v2));
+      if (!holds) continue;
+      for (const auto& d : dirs)
+        if (d.rfind(h.mount + "/", 0) == 0) return std::make_pair(d, version);
     }
-    if (has(d.controllers, "pids") && c.pids_max) w.push_back({"pids.max", std::to_string(*c.pids_max)});
-    if (has(d.controllers, "cpu")) {
-      std::optional<std::uint64_t> weight = c.cpu_weight, shares = c.cpu_shares;
-      if (v2 && !weight && shares) weight = 1 + ((*shares - 2) * 9999) / 262142;  // crun's conversion
-      if (!v2 && !shares && weight) shares = 2 + ((*weight - 1) * 262142) / 9999;
-      if (v2 && weight) w.push_back({"cpu.weight", std::to_string(*weight)});
-      if (!v2 && shares) w.push_back({"cpu.shares", std::to_string(*shares)});
-      if (c.cpu_quota_us) {
-        if (v2) {
-          w.push_back({"cpu.max", std::to_string(*c.cpu_quota_us) + " " + std::to_string(c.cpu_period_us)});
-        } else {
-          w.push_back({"cpu.cfs_period_us", std::to_string(c.cpu_period_us)});
-          w.push_back({"cpu.cfs_quota_us", std::to_string(*c.cpu_quota_us)});
-        }
-      }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status cgroup_update(const std::vector<std::string>& dirs, const CgroupConfig& c) {
+  auto hs = cgroup_hierarchies();
+  for (const auto& ctrl : cgroup_wanted_controllers(c)) {
+    auto where = dir_for(hs, dirs, ctrl);
+    if (!where) {
+      if (std::string(ctrl.v1) == "devices") continue;  // v2's is eBPF: not written (docs/oci.md)
+      return Error::input(cgroup_field_name(c, ctrl.v1), std::string("the container has no ") + ctrl.v1 + " cgroup");
     }
-    for (const auto& [file, value] : w)
-      if (int e = write_text(d.path + "/" + file, value))
-        return Error::input(c.origin, "writing " + value + " to " + d.path + "/" + file + ": " + std::strerror(e) +
-                                          (e == ENOENT && file.find("memsw") != std::string::npos
-                                               ? " (swap accounting is off in this kernel)"
-                                               : ""));
+    const auto& [dir, version] = *where;
+    if (version == 2 && ctrl.v2 && *ctrl.v2)  // delegated already, unless create did not limit it
+      (void)write_text(dir.substr(0, dir.rfind('/')) + "/cgroup.subtree_control", std::string("+") + ctrl.v2);
+    if (auto s = write_cgroup_limits(dir, {ctrl.v1}, version, c); !s) return s;
   }
   return ok();
 }

@@ -51,6 +51,14 @@ Status cgroup_freeze(const std::vector<std::string>& dirs, bool freeze);
 // The processes in any of these directories (each listed once, in order).
 std::vector<pid_t> cgroup_procs(const std::vector<std::string>& dirs);
 
+// Writes the limits `c` sets for `controllers` (v1 names) into one directory of a
+// hierarchy of `version`; an error names the config's field and the kernel's answer.
+Status write_cgroup_limits(const std::string& dir, const std::vector<std::string>& controllers, int version,
+                           const CgroupConfig& c);
+// rdbox update: the limits `c` sets, written into a container's existing directories
+// (those Cgroup::release() returned), each controller where it lives.
+Status cgroup_update(const std::vector<std::string>& dirs, const CgroupConfig& c);
+
 class Cgroup {
  public:
   // Creates the run's cgroup (every directory, every limit written) or nothing at all.
@@ -84,6 +92,8 @@ class Cgroup {
     std::vector<std::string> controllers;  // the ones limited here
   };
   Status make(const CgroupConfig& config);
+  Status make_dir(const CgroupHierarchy& h, const std::vector<std::string>& controllers,
+                  const std::vector<std::string>& enable, const CgroupConfig& config, const std::string& name);
   Status write_limits(const CgroupConfig& config);
   void remove();
 

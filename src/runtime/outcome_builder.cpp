@@ -252,6 +252,7 @@ std::string describe_mount_step(const Plan& plan, unsigned item) {
     case MountOp::mkdir: return "mkdir \"" + joined(plan, m) + "\"";
     case MountOp::mknod: return "create \"" + joined(plan, m) + "\"";
     case MountOp::symlink: return "symlink \"" + joined(plan, m) + "\"";
+    case MountOp::device: return "make the device node \"" + joined(plan, m) + "\"";
     case MountOp::pivot: return "pivot_root to the rootfs";
     case MountOp::mask: return "mask " + dst;
     case MountOp::readonly_path: return "make " + dst + " read-only";

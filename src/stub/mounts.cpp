@@ -153,6 +153,19 @@ int make_root_readonly(const PlanView* v) {
   return err_of(sys::call(SYS_mount_setattr, v->layer_fds[0], "", AT_EMPTY_PATH, &attr, sizeof attr));
 }
 
+// A device node m.name in `dir`: made, then given its owner and its exact mode (mknod's
+// is cut by the umask). A node already there is replaced.
+long make_device(long dir, const MountStep& m) {
+  long r = sys::call(SYS_mknodat, dir, m.name, m.flags, m.rdev);
+  if (r == -EEXIST) {
+    r = sys::call(SYS_unlinkat, dir, m.name, 0);
+    if (!sys::failed(r)) r = sys::call(SYS_mknodat, dir, m.name, m.flags, m.rdev);
+  }
+  if (!sys::failed(r)) r = sys::call(SYS_fchownat, dir, m.name, m.uid, m.gid, AT_SYMLINK_NOFOLLOW);
+  if (!sys::failed(r)) r = sys::call(SYS_fchmodat, dir, m.name, m.flags & 07777, 0);
+  return r;
+}
+
 // mkdir, mknod, symlink of m.name in the directory m.dst. Only layers the run owns are
 // written (the plan made sure); EEXIST is fine: a later entry may ask for what an earlier
 // one made.
@@ -162,6 +175,7 @@ int make_entry(const PlanView* v, const MountStep& m) {
   long r = 0;
   if (m.op == MountOp::mkdir) r = sys::call(SYS_mkdirat, dir, m.name, 0755);
   else if (m.op == MountOp::mknod) r = sys::call(SYS_mknodat, dir, m.name, S_IFREG | 0644, 0);
+  else if (m.op == MountOp::device) r = make_device(dir, m);
   else r = sys::call(SYS_symlinkat, m.src, dir, m.name);
   sys::call(SYS_close, dir);
   return r == -EEXIST ? 0 : err_of(r);
@@ -236,12 +250,15 @@ int attach_overlay_root(const PlanView* v, const MountStep& m) {
 
 // pivot_root(".", "."): the old root ends up mounted over the new one; detaching it leaves
 // it unreachable, with no directory needed inside the rootfs. Every layer descriptor, and
-// rdbox's rootfs descriptors, are closed: nothing of the host stays open.
-int pivot(const PlanView* v) {
+// rdbox's rootfs descriptors, are closed: nothing of the host stays open. `propagation`
+// (MS_SHARED...; 0: none) is then set on the new root, recursively.
+int pivot(const PlanView* v, unsigned long propagation) {
   long r = sys::call(SYS_fchdir, v->layer_fds[0]);
   if (!sys::failed(r)) r = sys::call(SYS_pivot_root, ".", ".");
   if (!sys::failed(r)) r = sys::call(SYS_umount2, ".", MNT_DETACH);
   if (!sys::failed(r)) r = sys::call(SYS_chdir, "/");
+  if (!sys::failed(r) && propagation)
+    r = sys::call(SYS_mount, nullptr, "/", nullptr, propagation | MS_REC, nullptr);
   for (std::size_t i = 0; i < v->n_layers; ++i)
     if (v->layer_fds[i] >= 0) sys::call(SYS_close, v->layer_fds[i]);
   if (v->rootfs_fd >= 0) sys::call(SYS_close, v->rootfs_fd);
@@ -261,8 +278,9 @@ int run_mount_step(const PlanView* v, const MountStep& m, bool* fell_back) {
     case MountOp::readonly: return make_root_readonly(v);
     case MountOp::mkdir:
     case MountOp::mknod:
-    case MountOp::symlink: return make_entry(v, m);
-    case MountOp::pivot: return pivot(v);
+    case MountOp::symlink:
+    case MountOp::device: return make_entry(v, m);
+    case MountOp::pivot: return pivot(v, m.flags);
     case MountOp::mask: return mask(v, m);
     case MountOp::readonly_path: return readonly_path(v, m);
   }

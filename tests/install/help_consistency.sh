@@ -59,7 +59,8 @@ check_completion() {
   got=$(complete_bash "$@")
   [[ $got == "$want" ]] || complain "completing \"$*\": got \"$got\", want \"$want\""
 }
-check_completion "compare create delete doctor exec features kill list pause pipeline ps resume run spec start state " rdbox ""
+check_completion "compare create delete doctor exec features kill list pause pipeline ps resume run spec start state update " rdbox ""
+check_completion "--memory --memory-reservation --memory-swap " rdbox update --mem
 check_completion "--all " rdbox kill --a
 check_completion "clone fork spawn vfork " rdbox run --mode ""
 check_completion "json none text " rdbox run --report ""

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -293,7 +294,9 @@ TEST_F(Oci, BadInputIsOneLineExitOneAndNothingLeft) {
       {{"exec", "nosuch", "true"}, "does not exist"},
       {{"pause", "nosuch"}, "does not exist"},
       {{"resume", "nosuch"}, "does not exist"},
-      {{"update", "nosuch"}, "not supported"},
+      {{"update", "--memory", "1M", "nosuch"}, "does not exist"},
+      {{"update", "nosuch"}, "nothing to change"},
+      {{"events", "nosuch"}, "not supported"},
   };
   for (const auto& c : cases) {
     Result r = run(oci(c.args));
@@ -593,6 +596,261 @@ std::string read_terminal(int master, const std::string& needle) {
   }
   ::close(master);
   return got;
+}
+
+// runtime-tools' linux_masked_paths, linux_readonly_paths and mounts: a masked path
+// beneath another masked one (hidden already), a read-only one beneath another, and a
+// bind mount given filesystem options (meaningless to a bind: ignored, as runc does).
+TEST_F(Oci, NestedMasksAndBindMountDataOptions) {
+  std::string data = tmp.mkdir("data");
+  std::ofstream(data + "/f") << "x";
+  std::string b = bundle({"sh", "-c", "ls -A /mnt | wc -l; ls /home/sub 2>&1 >/dev/null | grep -c 'No such'; "
+                                      "cat /data/f; echo; mkdir /data/d 2>/dev/null && echo rw || echo ro"},
+                         [&](json& c) {
+                           c["linux"]["maskedPaths"] = {"/mnt", "/mnt/a/b", "/home", "/home/sub"};
+                           c["linux"]["readonlyPaths"] = {"/data", "/data/deeper"};
+                           c["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", data},
+                                                  {"options", {"rbind", "mode=755", "size=1k"}}});
+                         });
+  Result r = run(oci({"run", "--bundle", b, "m1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n1\nx\nro\n") << r.err;
+  EXPECT_FALSE(file_exists(data + "/d")) << "the read-only path was written";
+}
+
+// runtime-tools' linux_rootfs_propagation: the container's root is shared (a bind of it
+// sees later mounts), unbindable (it cannot be bound), or private, as config.json says.
+TEST_F(Oci, RootfsPropagationIsSetInsideTheContainer) {
+  if (!is_root()) GTEST_SKIP() << "checked as root (the mounts inside need CAP_SYS_ADMIN, granted here by the bundle)";
+  auto with = [&](const char* propagation, const std::string& script) {
+    return bundle({"sh", "-c", script}, [&](json& c) {
+      c["linux"]["rootfsPropagation"] = propagation;
+      for (const char* set : {"bounding", "effective", "permitted"}) c["process"]["capabilities"][set].push_back("CAP_SYS_ADMIN");
+    });
+  };
+  std::string see = "mount --rbind / /mnt && mount -t tmpfs t /home && touch /home/x && "
+                    "{ test -e /mnt/home/x && echo exposed || echo hidden; }";
+  Result shared = run(oci({"run", "--bundle", with("shared", see), "p1"}));
+  EXPECT_EQ(shared.out, "exposed\n") << shared.err;
+  Result priv = run(oci({"run", "--bundle", with("rprivate", see), "p2"}));
+  EXPECT_EQ(priv.out, "hidden\n") << priv.err;
+  Result unb = run(oci({"run", "--bundle", with("unbindable", "mount --bind / /mnt 2>/dev/null && echo bound || echo refused"), "p3"}));
+  EXPECT_EQ(unb.out, "refused\n") << unb.err;
+  Result bad = run(oci({"run", "--bundle", with("sideways", "true"), "p4"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("linux.rootfsPropagation"), std::string::npos) << bad.err;
+}
+
+std::string ns_link(int pid, const char* ns) {
+  char buf[128] = {};
+  ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/ns/" + ns).c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+}
+
+// runtime-tools' linux_ns_path: the mount and PID namespaces given by path are joined
+// (a pod's, as CRI gives them): the root is set up in the joined mount namespace, and the
+// process is a child in the joined PID namespace.
+TEST_F(Oci, MountAndPidNamespacesAreJoinedByPath) {
+  if (!is_root()) GTEST_SKIP() << "joining another mount namespace needs root here";
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    ::execlp("unshare", "unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sleep", "30", nullptr);
+    ::_exit(127);
+  }
+  ASSERT_GT(holder, 0);
+  int sleeper = 0;  // PID 1 of the new PID namespace: unshare's child
+  ASSERT_TRUE(wait_until([&] {
+    std::istringstream in(read_text("/proc/" + std::to_string(holder) + "/task/" + std::to_string(holder) + "/children"));
+    return ns_link(holder, "mnt") != ns_link(::getpid(), "mnt") && static_cast<bool>(in >> sleeper);
+  }, 5s));
+  std::string b = bundle({"sh", "-c", "echo $$; sleep 30"}, [&](json& c) {
+    for (auto& n : c["linux"]["namespaces"]) {
+      if (n["type"] == "mount") n["path"] = "/proc/" + std::to_string(holder) + "/ns/mnt";
+      if (n["type"] == "pid") n["path"] = "/proc/" + std::to_string(sleeper) + "/ns/pid";
+    }
+  });
+  Result r = create("j1", b);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code == 0) {
+    int pid = state("j1")["pid"];
+    EXPECT_EQ(ns_link(pid, "mnt"), ns_link(holder, "mnt"));
+    EXPECT_EQ(ns_link(pid, "pid"), ns_link(sleeper, "pid"));
+    EXPECT_NE(ns_link(pid, "pid"), ns_link(::getpid(), "pid"));
+    ASSERT_EQ(run(oci({"start", "j1"})).exit_code, 0);
+    EXPECT_TRUE(wait_until([&] { return container_out("j1") == "2\n"; }, 5s)) << container_out("j1");
+    EXPECT_EQ(run(oci({"delete", "--force", "j1"})).exit_code, 0);
+  }
+  ::kill(holder, SIGKILL);
+  ::kill(sleeper, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+}
+
+// runtime-tools' linux_devices: as root, a node the host does not have at that path is
+// made in the container with its fileMode, uid and gid; without root it is one error.
+TEST_F(Oci, LinuxDevicesAreMadeWithTheirModeAndOwner) {
+  std::string b = bundle({"sh", "-c", "stat -c '%t:%T %a %u %g' /dev/rdbox-null; echo x > /dev/rdbox-null && echo written; "
+                                      "test -p /dev/rdbox-fifo && echo fifo"},
+                         [&](json& c) {
+                           c["linux"]["devices"] = json::parse(R"([
+                             {"path": "/dev/rdbox-null", "type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 5, "gid": 6},
+                             {"path": "/dev/rdbox-fifo", "type": "p", "fileMode": 420}])");
+                         });
+  Result r = run(oci({"run", "--bundle", b, "d1"}));
+  if (!is_root()) {
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("linux.devices[0]"), std::string::npos) << r.err;
+    return;
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1:3 666 5 6\nwritten\nfifo\n") << r.err;
+}
+
+// The host's file of `controller` for process `pid`: its v1 hierarchy's where the process
+// has one, else the v2 directory's `v2file`; "" when neither exists.
+std::string cgroup_file_of(int pid, const std::string& controller, const std::string& v1file,
+                           const std::string& v2file) {
+  std::string v2dir;
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string line; std::getline(in, line);) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    std::string ctrls = "," + line.substr(a + 1, b - a - 1) + ",", path = line.substr(b + 1);
+    if (ctrls == ",," ) v2dir = path;
+    else if (ctrls.find("," + controller + ",") != std::string::npos)
+      return "/sys/fs/cgroup/" + controller + path + "/" + v1file;
+  }
+  for (const char* m : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+    std::string f = m + v2dir + "/" + v2file;
+    if (!v2dir.empty() && file_exists(f)) return f;
+  }
+  return "";
+}
+
+// Whether the kernel has `controller` enabled (/proc/cgroups).
+bool controller_enabled(const std::string& controller) {
+  std::istringstream in(read_text("/proc/cgroups"));
+  for (std::string name, h, n, on; in >> name >> h >> n >> on;)
+    if (name == controller) return on == "1";
+  return false;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// linux.resources land in the container's cgroup files, v1 or v2 names (runtime-tools'
+// linux_cgroups_* check them the same way, from the host).
+TEST_F(Oci, LinuxResourcesAreWrittenToTheCgroup) {
+  if (!is_root()) GTEST_SKIP() << "a cgroup needs root here (rootless configs get none)";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-res";
+  std::string b = bundle({"sleep", "30"}, [&](json& c) {
+    c["linux"]["cgroupsPath"] = "/" + top + "/r1";
+    c["linux"]["resources"] = json::parse(R"({
+      "memory": {"limit": 67108864, "reservation": 33554432},
+      "pids": {"limit": 42},
+      "cpu": {"shares": 512, "quota": 20000, "period": 100000},
+      "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}]
+    })");
+  });
+  Result cr = create("r1", b);
+  ASSERT_EQ(cr.exit_code, 0) << cr.err;
+  int pid = state("r1")["pid"];
+  struct Want {
+    const char *controller, *v1, *v2, *v1_value, *v2_value;
+  };
+  for (const Want& w : {Want{"memory", "memory.limit_in_bytes", "memory.max", "67108864", "67108864"},
+                        Want{"memory", "memory.soft_limit_in_bytes", "memory.low", "33554432", "33554432"},
+                        Want{"pids", "pids.max", "pids.max", "42", "42"},
+                        Want{"cpu", "cpu.shares", "cpu.weight", "512", "20"},
+                        Want{"cpu", "cpu.cfs_quota_us", "cpu.max", "20000", "20000 100000"}}) {
+    if (!controller_enabled(w.controller)) continue;  // this kernel has none: nothing to check
+    std::string f = cgroup_file_of(pid, w.controller, w.v1, w.v2);
+    ASSERT_FALSE(f.empty()) << w.controller << ": the container is in no cgroup with " << w.v1 << "/" << w.v2;
+    bool v1 = f.find("/unified/") == std::string::npos && f.rfind(std::string("/sys/fs/cgroup/") + w.controller + "/", 0) == 0;
+    EXPECT_EQ(trimmed(read_text(f)), v1 ? w.v1_value : w.v2_value) << f;
+  }
+  std::string devices = cgroup_file_of(pid, "devices", "devices.list", "");
+  if (!devices.empty()) {  // v1: the rules in order, then the defaults every container gets
+    std::string list = read_text(devices);
+    EXPECT_EQ(list.rfind("c 10:229 rw\n", 0), 0u) << list;
+    EXPECT_EQ(list.find("a *:* rwm"), std::string::npos) << "deny all came first" << list;
+    EXPECT_NE(list.find("c 136:* rwm"), std::string::npos) << list;
+  }
+  Result d = run(oci({"delete", "--force", "r1"}));
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  for (const char* h : {"memory", "pids", "cpu", "cpuset", "devices", "freezer", "blkio", "unified", ""})
+    EXPECT_FALSE(file_exists(std::string("/sys/fs/cgroup/") + h + "/" + top)) << h << ": the cgroup was left";
+}
+
+// update (runc's): options and a --resources file (here stdin) change a running
+// container's limits; bad input is one error line and exit 1.
+TEST_F(Oci, UpdateChangesTheLimits) {
+  if (!is_root()) GTEST_SKIP() << "a cgroup needs root here (rootless configs get none)";
+  if (!controller_enabled("pids") || !controller_enabled("memory")) GTEST_SKIP() << "no memory or pids controller";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-upd";
+  std::string b = bundle({"sleep", "30"}, [&](json& c) {
+    c["linux"]["cgroupsPath"] = "/" + top;
+    c["linux"]["resources"] = {{"pids", {{"limit", 40}}}};
+  });
+  ASSERT_EQ(create("u1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "u1"})).exit_code, 0);
+  int pid = state("u1")["pid"];
+  std::string pids = cgroup_file_of(pid, "pids", "pids.max", "pids.max");
+  std::string mem = cgroup_file_of(pid, "memory", "memory.limit_in_bytes", "memory.max");
+  ASSERT_FALSE(pids.empty());
+  ASSERT_FALSE(mem.empty()) << "every controller gets a directory, limited or not (update needs it)";
+  EXPECT_EQ(trimmed(read_text(pids)), "40");
+
+  Result u = run(oci({"update", "--pids-limit", "33", "--memory", "96M", "u1"}));
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "33");
+  EXPECT_EQ(trimmed(read_text(mem)), "100663296");
+  RunOptions in;
+  in.stdin_data = R"({"pids": {"limit": 21}, "memory": {"limit": 134217728}})";
+  u = run(oci({"update", "--resources", "-", "u1"}), in);
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "21");
+  EXPECT_EQ(trimmed(read_text(mem)), "134217728");
+  u = run(oci({"update", "--pids-limit", "-1", "u1"}));
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "max");
+
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"update", "--memory", "lots", "u1"},        // not a size
+           {"update", "u1"},                            // nothing to change
+           {"update", "--pids-limit", "3", "nope"},     // no such container
+           {"update", "--resources", "/nonexistent", "u1"},
+           {"update", "--cpu-period", "5", "u1"}}) {    // the kernel refuses it
+    Result r = run(oci(bad));
+    EXPECT_EQ(r.exit_code, 1) << bad[1];
+    EXPECT_EQ(r.err_lines().size(), 1u) << r.err;
+  }
+  in.stdin_data = R"({"pids": {"limit": "x"}})";
+  Result r = run(oci({"update", "--resources", "-", "u1"}), in);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("pids.limit"), std::string::npos) << r.err;
+  EXPECT_EQ(trimmed(read_text(pids)), "max") << "a refused update changes nothing";
+  EXPECT_EQ(run(oci({"delete", "--force", "u1"})).exit_code, 0);
+  EXPECT_FALSE(file_exists("/sys/fs/cgroup/pids/" + top));
+}
+
+// A value the kernel refuses: one error naming the field, exit 1, and neither a state
+// nor a cgroup directory (nor the parent create made) left.
+TEST_F(Oci, RefusedResourcesAreOneErrorAndNoCgroupLeft) {
+  if (!is_root()) GTEST_SKIP() << "a cgroup needs root here (rootless configs get none)";
+  if (!controller_enabled("cpu")) GTEST_SKIP() << "no cpu controller";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-bad";
+  std::string b = bundle({"true"}, [&](json& c) {
+    c["linux"]["cgroupsPath"] = "/" + top + "/x1";
+    c["linux"]["resources"] = {{"pids", {{"limit", 10}}}, {"cpu", {{"quota", 1000}, {"period", 5}}}};
+  });
+  Result r = create("x1", b);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("linux.resources.cpu."), std::string::npos) << r.err;
+  EXPECT_FALSE(state_dir_exists("x1"));
+  for (const char* h : {"memory", "pids", "cpu", "cpuset", "devices", "freezer", "blkio", "unified", ""})
+    EXPECT_FALSE(file_exists(std::string("/sys/fs/cgroup/") + h + "/" + top)) << h << ": the cgroup was left";
 }
 
 // A terminal: the pty is made inside the container, from its own devpts (as runc and crun

@@ -6,10 +6,13 @@
 #include <sys/mount.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
 #include "oci/config.hpp"
+#include "oci/resources.hpp"
+#include "runtime/cgroup_limits.hpp"
 
 using namespace rdbox;
 using json = nlohmann::json;
@@ -101,7 +104,7 @@ TEST(OciConfig, FieldsBecomeTheNeutralConfig) {
   EXPECT_EQ(c.cgroup->path, "/rdbox/c1");
   EXPECT_EQ(c.cgroup->memory_max, 1048576);
   EXPECT_EQ(c.cgroup->pids_max, 10);
-  EXPECT_EQ(c.cgroup->cpu_quota_us, 50000u);
+  EXPECT_EQ(c.cgroup->cpu_quota_us, 50000);
   EXPECT_EQ(b->sysctl.size(), 1u);
   EXPECT_EQ(b->annotations.at("a"), "b");
   ASSERT_EQ(b->hooks.prestart.size(), 1u);
@@ -184,7 +187,8 @@ TEST(OciConfig, EachBadFieldIsNamed) {
       {[](json& j) { j["mounts"][0]["destination"] = "/"; }, "mounts[0].destination"},
       {[](json& j) { j["mounts"][0]["destination"] = "/a/../b"; }, "mounts[0].destination"},
       {[](json& j) { j["mounts"][1]["type"] = "ext4"; }, "mounts[1].type"},
-      {[](json& j) { j["mounts"][2]["options"] = {"rbind", "size=1"}; }, "mounts[2].options[1]"},
+      {[](json& j) { j["mounts"][2]["options"] = {"rbind", ""}; }, "mounts[2].options[1]"},
+      {[](json& j) { j["linux"]["rootfsPropagation"] = "sideways"; }, "linux.rootfsPropagation"},
       {[](json& j) { j["mounts"][2]["source"] = ""; }, "mounts[2].source"},
       {[](json& j) { j["mounts"][2]["uidMappings"] = json::array(); }, "mounts[2].uidMappings"},
       {[](json& j) { j["mounts"] = json::object(); }, "mounts: must be an array"},
@@ -202,8 +206,8 @@ TEST(OciConfig, EachBadFieldIsNamed) {
       {[](json& j) { j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "/x"}}; },
        "linux.seccomp.listenerPath"},
       {[](json& j) { j["linux"]["personality"] = {{"domain", "LINUX32"}}; }, "linux.personality.domain"},
-      {[](json& j) { j["linux"]["devices"] = {{{"path", "/dev/nope"}, {"type", "c"}, {"major", 1}, {"minor", 99}}}; },
-       "linux.devices[0]"},
+      {[](json& j) { j["linux"]["devices"] = {{{"path", "/dev/nope"}, {"type", "c"}, {"major", 1}, {"minor", 99}, {"fileMode", 70000}}}; },
+       "linux.devices[0].fileMode"},
       {[](json& j) { j["hooks"]["prestart"][0]["path"] = "rel"; }, "hooks.prestart[0].path"},
       {[](json& j) { j["hooks"]["poststop"] = {{{"path", "/x"}, {"timeout", 0}}}; }, "hooks.poststop[0].timeout"},
       {[](json& j) { j["annotations"]["x"] = 1; }, "annotations.x"},
@@ -294,4 +298,139 @@ TEST(OciConfig, APodMembersNamespacesByPathPidIncluded) {
   EXPECT_EQ(pid->path, "/proc/7/ns/pid");
   for (const auto& m : b->config.mounts)
     EXPECT_FALSE(m.type == MountType::bind && m.destination == "/dev/ptmx") << "the host's ptmx was bound";
+}
+
+// linux.resources: every object to the neutral CgroupConfig, the device list ending with
+// the defaults and linux.devices' nodes; bad values name their field.
+TEST(OciConfig, BindDataOptionsAreWarnedAndPropagationIsKept) {
+  json j = base();
+  j["mounts"][2]["options"] = {"rbind", "mode=755"};
+  j["linux"]["rootfsPropagation"] = "rshared";
+  auto b = parse(j);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  bool warned = false;
+  for (const auto& w : b->warnings) warned = warned || w.find("mounts[2].options[1]") != std::string::npos;
+  EXPECT_TRUE(warned) << "a filesystem option on a bind mount is ignored with a warning";
+  EXPECT_EQ(b->config.root_propagation, static_cast<unsigned long>(MS_SHARED));
+}
+
+TEST(OciConfig, DevicesTheHostLacksAreMadeAsRootOnly) {
+  json j = base();
+  j["linux"]["devices"] = {{{"path", "/dev/rdbox-nope"}, {"type", "c"}, {"major", 1}, {"minor", 99}, {"fileMode", 384},
+                            {"uid", 7}}};
+  auto b = parse(j);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  bool made = false;
+  for (const auto& m : b->config.mounts)
+    if (m.type == MountType::device && m.destination == "/dev/rdbox-nope") {
+      made = true;
+      EXPECT_EQ(m.device.mode, static_cast<std::uint32_t>(S_IFCHR | 0600));
+      EXPECT_EQ(m.device.uid, 7u);
+    }
+  EXPECT_TRUE(made);
+  oci::ParseOptions o = opts();
+  o.rootless = true;
+  j["linux"]["namespaces"].push_back({{"type", "user"}});
+  EXPECT_NE(error_of(j, o).find("linux.devices[0]"), std::string::npos);
+}
+
+TEST(OciResources, EveryObjectBecomesALimit) {
+  json j = base();
+  j["linux"]["resources"] = json::parse(R"({
+    "memory": {"limit": 100, "reservation": 50, "swap": 200, "kernel": 7, "kernelTCP": 8, "swappiness": 10,
+               "disableOOMKiller": true},
+    "cpu": {"shares": 1, "quota": -1, "period": 5000, "realtimeRuntime": 9, "realtimePeriod": 10, "cpus": "0-1",
+            "mems": "0"},
+    "pids": {"limit": -1},
+    "blockIO": {"weight": 500, "leafWeight": 300, "weightDevice": [{"major": 8, "minor": 0, "weight": 400}],
+                "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1024}]},
+    "hugepageLimits": [{"pageSize": "2MB", "limit": 4096}],
+    "network": {"classID": 17, "priorities": [{"name": "eth0", "priority": 3}]},
+    "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]
+  })");
+  auto b = parse(j);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  const auto& c = *b->config.cgroup;
+  EXPECT_EQ(c.memory_max, 100);
+  EXPECT_EQ(c.memory_reservation, 50);
+  EXPECT_EQ(c.memory_swap_max, 200);
+  EXPECT_EQ(c.memory_swappiness, 10u);
+  EXPECT_TRUE(c.memory_disable_oom_killer);
+  EXPECT_EQ(c.cpu_shares, 2u) << "clamped to the kernel's range";
+  EXPECT_EQ(c.cpu_quota_us, -1);
+  EXPECT_EQ(c.cpuset_cpus, "0-1");
+  EXPECT_EQ(c.pids_max, -1);
+  EXPECT_EQ(c.blkio_weight, 500u);
+  ASSERT_EQ(c.blkio_weight_devices.size(), 1u);
+  EXPECT_EQ(c.blkio_weight_devices[0].weight, 400u);
+  ASSERT_EQ(c.blkio_read_bps.size(), 1u);
+  EXPECT_EQ(c.blkio_read_bps[0].rate, 1024u);
+  ASSERT_EQ(c.hugepage_limits.size(), 1u);
+  EXPECT_EQ(c.net_classid, 17u);
+  ASSERT_EQ(c.devices.size(), 2 + oci::default_device_rules().size());
+  EXPECT_FALSE(c.devices[0].allow);
+  EXPECT_EQ(c.devices[1].major, 1);
+  EXPECT_EQ(c.resources_origin, "linux.resources");
+  EXPECT_TRUE(c.every_hierarchy);
+}
+
+TEST(OciResources, BadValuesNameTheirField) {
+  struct Case {
+    const char* resources;
+    const char* field;
+  };
+  for (const Case& k : {Case{R"({"memory": {"limit": "1G"}})", "linux.resources.memory.limit"},
+                        Case{R"({"memory": {"swappiness": 101}})", "linux.resources.memory.swappiness"},
+                        Case{R"({"cpu": {"cpus": "all"}})", "linux.resources.cpu.cpus"},
+                        Case{R"({"pids": {"limit": -2}})", "linux.resources.pids.limit"},
+                        Case{R"({"devices": [{"access": "rwm"}]})", "linux.resources.devices[0].allow"},
+                        Case{R"({"devices": [{"allow": true, "access": "x"}]})", "linux.resources.devices[0].access"},
+                        Case{R"({"hugepageLimits": [{"pageSize": "../x", "limit": 1}]})",
+                             "linux.resources.hugepageLimits[0].pageSize"},
+                        Case{R"({"blockIO": {"weightDevice": [{"minor": 0}]}})",
+                             "linux.resources.blockIO.weightDevice[0].major"}}) {
+    json j = base();
+    j["linux"]["resources"] = json::parse(k.resources);
+    EXPECT_EQ(error_of(j).rfind(k.field, 0), 0u) << k.resources << " → " << error_of(j);
+  }
+  auto upd = oci::parse_resources_text(R"({"pids": {"limit": 5}, "memory": {"limit": 7}})", "--resources");
+  ASSERT_TRUE(upd.ok()) << upd.error().what();
+  EXPECT_EQ(upd->pids_max, 5);
+  EXPECT_FALSE(oci::parse_resources_text("[1]", "--resources").ok());
+}
+
+// The files a controller's directory gets: v1 and v2 names, in order.
+TEST(CgroupWrites, V1AndV2FileNames) {
+  CgroupConfig c;
+  c.memory_max = 100;
+  c.memory_swap_max = 300;
+  c.memory_reservation = 50;
+  c.cpu_shares = 1024;
+  c.cpu_quota_us = 20000;
+  c.cpu_period_us = 100000;
+  c.pids_max = -1;
+  c.devices = {{false, 'a', -1, -1, "rwm"}, {true, 'c', 1, -1, "rw"}};
+  auto files = [](Expected<std::vector<CgroupWrite>> w) {
+    std::vector<std::string> out;
+    for (const auto& x : *w) out.push_back(x.file + "=" + x.value);
+    return out;
+  };
+  EXPECT_EQ(files(cgroup_writes(c, "memory", 1)),
+            (std::vector<std::string>{"memory.limit_in_bytes=100", "memory.memsw.limit_in_bytes=300",
+                                      "memory.soft_limit_in_bytes=50"}));
+  EXPECT_EQ(files(cgroup_writes(c, "memory", 2)),
+            (std::vector<std::string>{"memory.max=100", "memory.swap.max=200", "memory.low=50"}));
+  EXPECT_EQ(files(cgroup_writes(c, "cpu", 1)),
+            (std::vector<std::string>{"cpu.shares=1024", "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=20000"}));
+  EXPECT_EQ(files(cgroup_writes(c, "cpu", 2)), (std::vector<std::string>{"cpu.weight=39", "cpu.max=20000 100000"}));
+  EXPECT_EQ(files(cgroup_writes(c, "pids", 2)), (std::vector<std::string>{"pids.max=max"}));
+  EXPECT_EQ(files(cgroup_writes(c, "devices", 1)), (std::vector<std::string>{"devices.deny=a", "devices.allow=c 1:* rw"}));
+  c.memory_swappiness = 5;
+  c.resources_origin = "linux.resources";
+  auto v2 = cgroup_writes(c, "memory", 2);
+  ASSERT_FALSE(v2.ok());
+  EXPECT_EQ(std::string(v2.error().what()).rfind("linux.resources.memory.swappiness", 0), 0u) << v2.error().what();
+  auto names = cgroup_wanted_controllers(c);
+  ASSERT_EQ(names.size(), 4u);
+  EXPECT_STREQ(names[3].v1, "devices");
 }
