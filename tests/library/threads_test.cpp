@@ -1,6 +1,7 @@
 // The library inside a real program: many runs at once from many threads, while the
 // program has a child of its own that the library must neither reap nor disturb.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <linux/capability.h>
@@ -45,10 +46,25 @@ rdbox::Spec sandboxed(int code, int variant) {
   return s;
 }
 
+// In a child the test forked, before it waits to be killed: it never holds the test's
+// stdout or stderr (ctest reads them to EOF: a child holding them would keep ctest
+// waiting after the test itself died, say of a sanitizer's abort), it dies with the test
+// (PR_SET_PDEATHSIG, checked against a test already gone), and within 300 s in any case.
+void bound_test_child(pid_t test) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != test) ::_exit(1);
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) ::_exit(1);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+  ::close(null_fd);
+  ::alarm(300);
+}
+
 // A child of the test program's own, which the library must neither reap nor disturb.
 pid_t own_child() {
+  pid_t test = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    bound_test_child(test);
     ::pause();
     ::_exit(0);
   }
@@ -133,10 +149,12 @@ struct NamespaceHolder {
   pid_t pid = -1;
   explicit NamespaceHolder(const char* hostname) {
     int ready[2];
-    if (::pipe(ready) != 0) return;
+    if (::pipe2(ready, O_CLOEXEC) != 0) return;
+    pid_t test = ::getpid();
     pid = ::fork();
     if (pid == 0) {
       ::close(ready[0]);
+      bound_test_child(test);
       if (::unshare(CLONE_NEWUTS) != 0 || ::sethostname(hostname, std::strlen(hostname)) != 0) ::_exit(1);
       char one = 1;
       if (::write(ready[1], &one, 1) != 1) ::_exit(1);
