@@ -2,7 +2,7 @@
 // where the command starts, unknown-option suggestions), help.cpp (usage, examples, the
 // overview, --version), parse.cpp (argv → CommandLine, pure), run_cmd.cpp, compare_cmd.cpp
 // and pipeline_cmd.cpp (each subcommand: CommandLine → Spec → library → report), main.cpp
-// (the flow). Nothing outside src/cli sees CLI11.
+// (the flow), output.cpp (write_all, fail, print). Nothing outside src/cli sees CLI11.
 #pragma once
 
 #include <optional>
