@@ -6,9 +6,10 @@
 #error "rdbox's raw clone, clone3 and vfork are written for x86-64"
 #endif
 
+// Each child goes to .Lrdbox_child with fn in r8 and arg in r9, with no frame to return to.
 // rdbox_clone3(args rdi, size rsi, fn rdx, arg rcx): fn and arg cross the call in r8 and
 // r9. The child starts on the stack clone3 gave it (16-byte aligned: its top is a page
-// boundary), with no frame to return to.
+// boundary).
 // rdbox_clone(flags rdi, stack_top rsi, parent_tid rdx, fn rcx, arg r8): fn and arg are
 // stored on the child's stack first (as glibc's clone does), child_tid and tls are 0.
 // rdbox_vfork(fn rdi, arg rsi) and rdbox_fork(fn rdi, arg rsi): the child aligns its stack below the caller's return
@@ -25,15 +26,7 @@ rdbox_clone3:
   mov $435, %eax
   syscall
   test %rax, %rax
-  jnz 1f
-  xor %ebp, %ebp
-  mov %r9, %rdi
-  call *%r8
-  mov %eax, %edi
-  mov $60, %eax
-  syscall
-  hlt
-1:
+  jz .Lrdbox_child
   ret
   .size rdbox_clone3, .-rdbox_clone3
 
@@ -50,14 +43,9 @@ rdbox_clone:
   syscall
   test %rax, %rax
   jnz 1f
-  xor %ebp, %ebp
-  pop %rdi
-  pop %rax
-  call *%rax
-  mov %eax, %edi
-  mov $60, %eax
-  syscall
-  hlt
+  pop %r9
+  pop %r8
+  jmp .Lrdbox_child
 1:
   ret
   .size rdbox_clone, .-rdbox_clone
@@ -66,14 +54,14 @@ rdbox_clone:
   .type rdbox_fork, @function
 rdbox_fork:
   mov $57, %eax
-  jmp 2f
+  jmp .Lrdbox_fork_or_vfork
   .size rdbox_fork, .-rdbox_fork
 
   .globl rdbox_vfork
   .type rdbox_vfork, @function
 rdbox_vfork:
   mov $58, %eax
-2:
+.Lrdbox_fork_or_vfork:
   mov %rdi, %r8
   mov %rsi, %r9
   syscall
@@ -81,6 +69,13 @@ rdbox_vfork:
   jnz 1f
   and $-16, %rsp
   sub $16, %rsp
+  jmp .Lrdbox_child
+1:
+  ret
+  .size rdbox_vfork, .-rdbox_vfork
+
+# Every child: fn in r8, arg in r9, on a 16-byte aligned stack; exits with fn's value.
+.Lrdbox_child:
   xor %ebp, %ebp
   mov %r9, %rdi
   call *%r8
@@ -88,7 +83,4 @@ rdbox_vfork:
   mov $60, %eax
   syscall
   hlt
-1:
-  ret
-  .size rdbox_vfork, .-rdbox_vfork
 )");
