@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -103,7 +104,9 @@ int main(int argc, char** argv) {
   // more than a whole run. Answer it here.
   if (argc == 2 && std::string_view(argv[1]) == "--version") return print(version_text(), "--version");
   if (is_oci_invocation(argc, argv)) return oci_main(argc, argv);
-  CommandLine cl;
-  if (auto s = parse_command_line(argc, argv, cl); !s) return fail(s.error().what());
-  return run_command_line(cl);
+  // On the heap: a few KiB (more with ASan's redzones), and main's frame is allocated
+  // before the RLIMIT_STACK check above can refuse a tiny stack.
+  auto cl = std::make_unique<CommandLine>();
+  if (auto s = parse_command_line(argc, argv, *cl); !s) return fail(s.error().what());
+  return run_command_line(*cl);
 }
