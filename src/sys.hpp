@@ -8,11 +8,21 @@
 #include <sys/syscall.h>
 
 // For a function that runs in a child sharing rdbox's memory on a tiny stack and never
-// returns to its caller (the spawn guard, the vfork child's path into the stub): no
-// sanitizer instrumentation. Its redzone poison would stay in the shadow of memory the
+// returns to its caller (the spawn guard): no sanitizer instrumentation. Its redzone poison would stay in the shadow of memory the
 // parent owns, its frames would outgrow the stack, and the runtime it calls takes locks.
 // Only such functions carry it; see cmake/Sanitizers.cmake for the stub's whole file.
-#define RDBOX_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
+// clang also adds TSan's function entry/exit hooks to a function with calls unless it is
+// marked disable_sanitizer_instrumentation: those write the calling thread's TSan state,
+// which a CLONE_VM child without TLS of its own shares with the parent thread.
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define RDBOX_NO_SANITIZE_ALL __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#ifndef RDBOX_NO_SANITIZE_ALL
+#define RDBOX_NO_SANITIZE_ALL
+#endif
+#define RDBOX_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread"))) RDBOX_NO_SANITIZE_ALL
 
 namespace rdbox::sys {
 

@@ -1,7 +1,8 @@
 // rdbox's command line, shared between its files: options.cpp (the one option table,
 // where the command starts, unknown-option suggestions), help.cpp (usage, examples, the
-// overview, --version), run_cmd.cpp and compare_cmd.cpp (each subcommand: CLI words →
-// Spec → library → report), main.cpp (the flow). Nothing outside src/cli sees CLI11.
+// overview, --version), parse.cpp (argv → CommandLine, pure), run_cmd.cpp, compare_cmd.cpp
+// and pipeline_cmd.cpp (each subcommand: CommandLine → Spec → library → report), main.cpp
+// (the flow), output.cpp (write_all, fail, print). Nothing outside src/cli sees CLI11.
 #pragma once
 
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "rdbox/compare.hpp"
+#include "rdbox/plan.hpp"
 #include "rdbox/spec.hpp"
 
 namespace CLI {
@@ -111,11 +113,44 @@ std::string overview_text();  // what bare `rdbox` prints
 // Usage lines with the command and `--`, typed metavars, and three examples each.
 void decorate_help(CLI::App& app, CLI::App* run, CLI::App* compare, CLI::App* pipeline, CLI::App* doctor);
 
-// run_cmd.cpp, compare_cmd.cpp
-int run_command(rdbox::Spec& spec, RunArgs& args);
+struct LogArgs {
+  int verbose = 0;
+  std::optional<std::string> level;  // given empty is an error, not "not given"
+};
+
+// What one command line of run, compare, pipeline or doctor asks for (parse.cpp).
+struct CommandLine {
+  enum class Action { overview, help, version, doctor, run, pipeline, compare };
+  Action action = Action::overview;
+  std::string text;  // help: what to print on stdout
+  LogArgs log;
+  rdbox::Spec spec;  // run; pipeline (spec.command: the stages as given)
+  RunArgs args;      // run, pipeline, compare
+  CompareArgs cargs;
+  rdbox::CompareSpec cmp;  // compare
+  std::vector<std::string> command;  // the words after rdbox's own, moved into spec or cmp
+};
+// argv → `cl` (filled in place: CLI11's bindings point into it). Every refusal, CLI11's
+// exceptions included, is one Error; nothing is run, printed, opened or read.
+rdbox::Status parse_command_line(int argc, char** argv, CommandLine& cl);
+
+// What run_command does before it runs: the Spec finished (--env-file and --seccomp
+// read, bounded), validated and planned; for a pipeline, the stages split first. `facts`:
+// the host's, or nullptr to probe them (plan() is pure given the facts).
+struct PreparedRun {
+  rdbox::Plan plan;
+  int report_fd = -1;  // --report-fd N, checked
+};
+rdbox::Expected<PreparedRun> prepare_run(rdbox::Spec& spec, RunArgs& args, bool pipeline, char** env,
+                                         const rdbox::HostFacts* facts = nullptr);
+// compare's: the base Spec finished, the compare options checked, the whole validated.
+rdbox::Status prepare_compare(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c);
+
+// run_cmd.cpp, compare_cmd.cpp, pipeline_cmd.cpp
+int run_command(rdbox::Spec& spec, RunArgs& args, bool pipeline = false);
 int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c);
-// pipeline_cmd.cpp: spec.command holds the stages as given; they are split into words,
-// then the run goes as rdbox run's does.
+// spec.command holds the stages as given; they are split into words, then the run goes
+// as rdbox run's does.
 int pipeline_command(rdbox::Spec& spec, RunArgs& args);
 // The Spec fields that need more than a bind: mode, sizes, maps, env sources.
 rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a);

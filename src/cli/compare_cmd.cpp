@@ -45,11 +45,15 @@ rdbox::Status finish_compare(rdbox::CompareSpec& cmp, const CompareArgs& c) {
 
 }  // namespace
 
-int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c) {
-  if (auto s = finish_spec(cmp.base, args); !s) return fail(s.error().what());
+rdbox::Status prepare_compare(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c) {
+  if (auto s = finish_spec(cmp.base, args); !s) return s;
   cmp.base.report = rdbox::ReportFormat::none;
-  if (auto s = finish_compare(cmp, c); !s) return fail(s.error().what());
-  if (auto v = cmp.validate(); !v) return fail(v.error().what());
+  if (auto s = finish_compare(cmp, c); !s) return s;
+  return cmp.validate();
+}
+
+int compare_command(rdbox::CompareSpec& cmp, RunArgs& args, const CompareArgs& c) {
+  if (auto s = prepare_compare(cmp, args, c); !s) return fail(s.error().what());
   cmp.progress = ::isatty(2);
   auto result = rdbox::compare(cmp);
   if (!result) return fail(result.error().what());

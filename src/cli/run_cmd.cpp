@@ -15,6 +15,7 @@
 
 #include "cli/cli.hpp"
 #include "rdbox/fd.hpp"
+#include "rdbox/pipeline.hpp"
 #include "rdbox/plan.hpp"
 #include "rdbox/report.hpp"
 #include "rdbox/run.hpp"
@@ -369,21 +370,35 @@ rdbox::Status finish_spec(rdbox::Spec& spec, const RunArgs& a) {
   return rdbox::ok();
 }
 
-int run_command(rdbox::Spec& spec, RunArgs& args) {
-  if (auto s = finish_spec(spec, args); !s) return fail(s.error().what());
-  if (auto v = spec.validate(); !v) return fail(v.error().what());
-  int fd_given = -1;
+rdbox::Expected<PreparedRun> prepare_run(rdbox::Spec& spec, RunArgs& args, bool pipeline, char** env,
+                                         const rdbox::HostFacts* facts) {
+  if (pipeline) {
+    auto stages = rdbox::split_stages(spec.command);
+    if (!stages) return stages.error();
+    spec.pipeline = std::move(stages.value());
+  }
+  if (auto s = finish_spec(spec, args); !s) return s.error();
+  if (auto v = spec.validate(); !v) return v.error();
+  PreparedRun r;
   if (args.report_fd) {
     auto fd = report_fd(args, spec);
-    if (!fd) return fail(fd.error().what());
-    fd_given = fd.value();
+    if (!fd) return fd.error();
+    r.report_fd = fd.value();
   }
+  auto plan = facts ? rdbox::plan(spec, env, *facts) : rdbox::plan(spec, env);
+  if (!plan) return plan.error();
+  r.plan = std::move(plan.value());
+  return r;
+}
 
-  auto plan = rdbox::plan(spec, environ);
-  if (!plan) return fail(plan.error().what());
-  log_plan(plan.value());
+int run_command(rdbox::Spec& spec, RunArgs& args, bool pipeline) {
+  auto prepared = prepare_run(spec, args, pipeline, environ);
+  if (!prepared) return fail(prepared.error().what());
+  int fd_given = prepared.value().report_fd;
+  auto& plan = prepared.value().plan;
+  log_plan(plan);
   if (spec.dry_run) {
-    if (int e = write_all(1, rdbox::dry_run_json(spec, plan.value()) + "\n"))
+    if (int e = write_all(1, rdbox::dry_run_json(spec, plan) + "\n"))
       return fail(std::string("--dry-run: writing to stdout: ") + std::strerror(e));
     return 0;
   }
@@ -406,8 +421,8 @@ int run_command(rdbox::Spec& spec, RunArgs& args) {
     report_file = std::move(f.value());
     sink->fd = report_file.get();
   }
-  rdbox::Outcome out = session.value()->run(plan.value());
-  write_report(spec, plan.value(), out, *sink);
+  rdbox::Outcome out = session.value()->run(plan);
+  write_report(spec, plan, out, *sink);
   // The command ran: its status stays the exit code, and a lost report is said once.
   if (sink->err && sink->fd != 2)
     fail(std::string(spec.report_file ? "--report-file \"" + *spec.report_file + "\"" : "--report-fd") + ": " +

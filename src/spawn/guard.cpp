@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "../sys.hpp"
+#include "raw_clone.hpp"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -41,9 +42,11 @@ Status SpawnGuard::start() {
   shared_ = std::make_unique<Shared>();
   shared_->parent = ::getpid();
   int pidfd = -1;
-  pid_t pid = ::clone(guard_main, stack_.top(), CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, shared_.get(), &pidfd);
-  if (pid < 0) return Error::sys("spawn guard", errno);
-  pid_ = pid;
+  // Raw (raw_clone.hpp): under TSan glibc's clone() would run the runtime's fork
+  // handling in this CLONE_VM child, on the calling thread's TSan state.
+  long pid = rdbox_clone(CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, stack_.top(), &pidfd, guard_main, shared_.get());
+  if (pid < 0) return Error::sys("spawn guard", static_cast<int>(-pid));
+  pid_ = static_cast<pid_t>(pid);
   pidfd_.reset(pidfd);
   return ok();
 }

@@ -1,20 +1,15 @@
 // vfork(2) + exec: the child borrows rdbox's memory and rdbox is suspended until the
-// child execs or exits. The stub obeys the shared-memory rules (stub.cpp).
-#include <unistd.h>
-
-#include <cerrno>
-
+// child execs or exits. The stub obeys the shared-memory rules (stub.cpp). The system call
+// is raw (raw_clone.hpp): the child runs the stub below this frame, never in it, and no
+// sanitizer runtime turns it into a fork.
 #include "../stub/stub.hpp"
-#include "../sys.hpp"
 #include "launch.hpp"
+#include "raw_clone.hpp"
 
 namespace rdbox {
 
-// The child runs in this frame on rdbox's stack until it execs (RDBOX_NO_SANITIZE).
-__attribute__((noinline)) RDBOX_NO_SANITIZE pid_t spawn_vfork(const PlanView* view) {
-  pid_t pid = ::vfork();
-  if (pid == 0) exec_stub(view);
-  return pid < 0 ? -errno : pid;
+pid_t spawn_vfork(const PlanView* view) {
+  return static_cast<pid_t>(rdbox_vfork(exec_stub_entry, const_cast<PlanView*>(view)));
 }
 
 }  // namespace rdbox
