@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -160,6 +162,13 @@ std::vector<CgroupHierarchy> cgroup_hierarchies() {
     if (left.size() < 5 || right.size() < 3 || left[3] != "/") continue;  // only whole hierarchies
     CgroupHierarchy h;
     h.mount = left[4];
+    // A hierarchy mounted over (a cgroup2 mount on /sys/fs/cgroup hiding the v1 ones under
+    // it) is listed still, but its path is another mount's now: skip it.
+    unsigned major = 0, minor = 0;
+    struct stat at {};
+    if (std::sscanf(left[2].c_str(), "%u:%u", &major, &minor) != 2 || ::stat(h.mount.c_str(), &at) != 0 ||
+        at.st_dev != makedev(major, minor))
+      continue;
     if (right[0] == "cgroup2") {
       h.version = 2;
       if (auto c = read_text(h.mount + "/cgroup.controllers")) {

@@ -1094,3 +1094,18 @@ TEST_F(Oci, AMountOnAMountedFileGoesOnTop) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "1,7\nsecond\npts/ptmx\n");
 }
+
+// A host whose v1 hierarchies are mounted over (a cgroup2 mount on /sys/fs/cgroup, as in
+// a container that sees the unified hierarchy alone) still lists them in mountinfo: rdbox
+// must not pick a hidden one (it failed with '"/sys/fs/cgroup/devices" does not exist'
+// for a bundle with resources.devices); it uses what it can reach.
+TEST_F(Oci, HierarchiesMountedOverAreNotUsed) {
+  if (!is_root()) GTEST_SKIP() << "needs root (a mount namespace of its own)";
+  std::string b = bundle({"true"});
+  std::string cmd = "mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" --root \"$1\" run --bundle \"$2\" hid1";
+  Process p = Process::start_program({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", cmd,
+                                      rdbox_binary(), root(), b});
+  Result r = p.finish();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("does not exist"), std::string::npos) << r.err;
+}
