@@ -1101,7 +1101,9 @@ TEST_F(Oci, AMountOnAMountedFileGoesOnTop) {
 // for a bundle with resources.devices); it uses what it can reach.
 TEST_F(Oci, HierarchiesMountedOverAreNotUsed) {
   if (!is_root()) GTEST_SKIP() << "needs root (a mount namespace of its own)";
-  std::string b = bundle({"true"});
+  std::string b = bundle({"true"}, [](json& c) {
+    c["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}}};
+  });
   std::string cmd = "mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" --root \"$1\" run --bundle \"$2\" hid1";
   Process p = Process::start_program({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", cmd,
                                       rdbox_binary(), root(), b});
