@@ -108,6 +108,56 @@ namespace {
 long long round_us(double us) { return static_cast<long long>(us + 0.5); }
 }  // namespace
 
+namespace {
+using dry_json = nlohmann::ordered_json;
+
+// --dry-run's "confinement": what the command will hold, as planned.
+dry_json dry_run_confinement(const Plan& p) {
+  dry_json conf;
+  conf["profile"] = p.confinement;
+  dry_json caps = dry_json::array();
+  for (int cap = 0; cap < 64; ++cap)
+    if (p.caps.bounding & (std::uint64_t{1} << cap)) caps.push_back(capability_name(cap));
+  conf["capabilities"] = p.set_caps ? caps : dry_json(nullptr);  // null: left as they are
+  conf["no_new_privs"] = p.no_new_privs;
+  conf["seccomp"] = p.seccomp.empty() ? dry_json(nullptr) : dry_json(p.seccomp_name);
+  conf["session_keyring"] = p.new_keyring ? "new" : "inherited";
+  return conf;
+}
+
+// --dry-run's "cgroup": the limits the run's cgroup gets (null: none is made).
+dry_json dry_run_cgroup(const Plan& p) {
+  if (!p.cgroup) return nullptr;
+  const auto& c = *p.cgroup;
+  auto opt = [](const auto& v) { return v ? dry_json(*v) : dry_json(nullptr); };
+  return {{"parent", c.parent}, {"memory_max", opt(c.memory_max)}, {"memory_swap_max", opt(c.memory_swap_max)},
+          {"pids_max", opt(c.pids_max)}, {"cpu_quota_us", opt(c.cpu_quota_us)},
+          {"cpu_period_us", opt(c.cpu_period_us)}, {"cpu_weight", opt(c.cpu_weight)},
+          {"cpu_shares", opt(c.cpu_shares)}};
+}
+
+// --dry-run's "mount_steps": the mount table operations in their order.
+dry_json dry_run_mount_steps(const Plan& p) {
+  dry_json steps = dry_json::array();
+  for (const auto& m : p.mounts) {
+    dry_json st;
+    st["op"] = mount_op_name(m.op);
+    st["group"] = kMountGroups[m.group];
+    if (m.src) st["src"] = m.src;
+    if (m.dst) st["dst"] = m.dst;
+    if (m.name) st["name"] = m.name;
+    if (m.layer >= 0) st["beneath"] = p.layer_paths[static_cast<std::size_t>(m.layer)];
+    if (m.fstype) st["fstype"] = m.fstype;
+    if (m.flags) st["flags"] = m.flags;
+    if (m.data) st["data"] = m.data;
+    if (m.fallback) st["fallback_bind"] = m.fallback;
+    if (m.best_effort) st["best_effort"] = true;
+    steps.push_back(st);
+  }
+  return steps;
+}
+}  // namespace
+
 std::string dry_run_json(const Spec& spec, const Plan& p) {
   using json = nlohmann::ordered_json;
   json j;
@@ -142,43 +192,9 @@ std::string dry_run_json(const Spec& spec, const Plan& p) {
   j["loopback"] = p.loopback;
   j["init"] = p.init;
   j["user"] = p.set_user ? json{{"uid", p.uid}, {"gid", p.gid}} : json(nullptr);
-  json conf;
-  conf["profile"] = p.confinement;
-  json caps = json::array();
-  for (int cap = 0; cap < 64; ++cap)
-    if (p.caps.bounding & (std::uint64_t{1} << cap)) caps.push_back(capability_name(cap));
-  conf["capabilities"] = p.set_caps ? caps : json(nullptr);  // null: left as they are
-  conf["no_new_privs"] = p.no_new_privs;
-  conf["seccomp"] = p.seccomp.empty() ? json(nullptr) : json(p.seccomp_name);
-  conf["session_keyring"] = p.new_keyring ? "new" : "inherited";
-  j["confinement"] = conf;
-  if (p.cgroup) {
-    const auto& c = *p.cgroup;
-    auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
-    j["cgroup"] = {{"parent", c.parent}, {"memory_max", opt(c.memory_max)}, {"memory_swap_max", opt(c.memory_swap_max)},
-                   {"pids_max", opt(c.pids_max)}, {"cpu_quota_us", opt(c.cpu_quota_us)},
-                   {"cpu_period_us", opt(c.cpu_period_us)}, {"cpu_weight", opt(c.cpu_weight)},
-                   {"cpu_shares", opt(c.cpu_shares)}};
-  } else {
-    j["cgroup"] = nullptr;
-  }
-  json steps = json::array();
-  for (const auto& m : p.mounts) {
-    json st;
-    st["op"] = mount_op_name(m.op);
-    st["group"] = kMountGroups[m.group];
-    if (m.src) st["src"] = m.src;
-    if (m.dst) st["dst"] = m.dst;
-    if (m.name) st["name"] = m.name;
-    if (m.layer >= 0) st["beneath"] = p.layer_paths[static_cast<std::size_t>(m.layer)];
-    if (m.fstype) st["fstype"] = m.fstype;
-    if (m.flags) st["flags"] = m.flags;
-    if (m.data) st["data"] = m.data;
-    if (m.fallback) st["fallback_bind"] = m.fallback;
-    if (m.best_effort) st["best_effort"] = true;
-    steps.push_back(st);
-  }
-  j["mount_steps"] = steps;
+  j["confinement"] = dry_run_confinement(p);
+  j["cgroup"] = dry_run_cgroup(p);
+  j["mount_steps"] = dry_run_mount_steps(p);
   // The stub's program itself (consecutive mount steps as one "mounts"): the order exists once.
   std::vector<std::string> order{"create"};
   for (const auto& op : p.program)
