@@ -440,11 +440,11 @@ bool is_oci_invocation(int argc, char** argv) {
   return false;
 }
 
-int oci_main(int argc, char** argv) {
-  oci::Globals g;
+// The global options before the subcommand; `i` ends at the subcommand. 0, or the exit
+// code of the error said.
+int parse_globals(int argc, char** argv, oci::Globals& g, int& i) {
   std::string log_path, log_format = "text";
-  int i = 1;
-  for (; i < argc; ++i) {
+  for (i = 1; i < argc; ++i) {
     std::string w = argv[i];
     if (w.size() < 2 || w[0] != '-' || w == "--") break;
     Word sw = split_word(w);
@@ -475,6 +475,43 @@ int oci_main(int argc, char** argv) {
     if (::getcwd(cwd, sizeof cwd)) g.root = std::string(cwd) + "/" + g.root;
   }
   g.warn = oci_warn;
+  return 0;
+}
+
+// The subcommands that take a container ID (kill a signal too) and a flag or two, and
+// features; -1 for any other.
+int cmd_by_id(const oci::Globals& g, const std::string& sub, int argc, char** argv, int i) {
+  bool known = sub == "features" || sub == "start" || sub == "state" || sub == "kill" || sub == "delete" ||
+               sub == "pause" || sub == "resume";
+  if (!known) return -1;
+  std::vector<FlagDef> flags;
+  if (sub == "kill") flags = {{"-a,--all", false}, {"--pid", true}};
+  if (sub == "delete") flags = {{"-f,--force", false}};
+  Parsed p = parse_words(sub, flags, argc, argv, i);
+  if (!p.error.empty()) return oci_fail(p.error);
+  if (int rc = need_ids(sub, p, sub == "features" ? 0 : 1, sub == "features" ? 0 : sub == "kill" ? 2 : 1)) return rc;
+  if (sub == "features") {
+    if (int e = write_all(1, oci::features_json())) return oci_fail(std::string("features: ") + std::strerror(e));
+    return 0;
+  }
+  const std::string& id = p.positional[0];
+  if (sub == "start") return status_of(oci::start(g, id));
+  if (sub == "state") {
+    auto s = oci::state(g, id);
+    if (!s) return oci_fail(s.error().what());
+    if (int e = write_all(1, *s)) return oci_fail(std::string("state: writing to stdout: ") + std::strerror(e));
+    return 0;
+  }
+  if (sub == "kill")
+    return status_of(oci::kill(g, id, p.positional.size() > 1 ? p.positional[1] : "SIGTERM", p.has("-a,--all")));
+  if (sub == "delete") return status_of(oci::remove(g, id, p.has("-f,--force")));
+  return status_of(sub == "pause" ? oci::pause(g, id) : oci::resume(g, id));
+}
+
+int oci_main(int argc, char** argv) {
+  oci::Globals g;
+  int i = 1;
+  if (int rc = parse_globals(argc, argv, g, i)) return rc;
   if (i >= argc)
     return oci_fail("no subcommand (create, start, state, kill, delete, run, exec, list, ps, pause, resume, update, features, spec)");
   std::string sub = argv[i++];
@@ -483,43 +520,8 @@ int oci_main(int argc, char** argv) {
   if (sub == "list") return cmd_list(g, argc, argv, i);
   if (sub == "ps") return cmd_ps(g, argc, argv, i);
   if (sub == "spec") return cmd_spec(argc, argv, i);
-  if (sub == "features") {
-    Parsed p = parse_words(sub, {}, argc, argv, i);
-    if (!p.error.empty()) return oci_fail(p.error);
-    if (int rc = need_ids(sub, p, 0, 0)) return rc;
-    if (int e = write_all(1, oci::features_json())) return oci_fail(std::string("features: ") + std::strerror(e));
-    return 0;
-  }
-  if (sub == "start" || sub == "state") {
-    Parsed p = parse_words(sub, {}, argc, argv, i);
-    if (!p.error.empty()) return oci_fail(p.error);
-    if (int rc = need_ids(sub, p, 1, 1)) return rc;
-    if (sub == "start") return status_of(oci::start(g, p.positional[0]));
-    auto s = oci::state(g, p.positional[0]);
-    if (!s) return oci_fail(s.error().what());
-    if (int e = write_all(1, *s)) return oci_fail(std::string("state: writing to stdout: ") + std::strerror(e));
-    return 0;
-  }
-  if (sub == "kill") {
-    Parsed p = parse_words(sub, {{"-a,--all", false}, {"--pid", true}}, argc, argv, i);
-    if (!p.error.empty()) return oci_fail(p.error);
-    if (int rc = need_ids(sub, p, 1, 2)) return rc;
-    return status_of(oci::kill(g, p.positional[0], p.positional.size() > 1 ? p.positional[1] : "SIGTERM",
-                               p.has("-a,--all")));
-  }
-  if (sub == "delete") {
-    Parsed p = parse_words(sub, {{"-f,--force", false}}, argc, argv, i);
-    if (!p.error.empty()) return oci_fail(p.error);
-    if (int rc = need_ids(sub, p, 1, 1)) return rc;
-    return status_of(oci::remove(g, p.positional[0], p.has("-f,--force")));
-  }
-  if (sub == "pause" || sub == "resume") {
-    Parsed p = parse_words(sub, {}, argc, argv, i);
-    if (!p.error.empty()) return oci_fail(p.error);
-    if (int rc = need_ids(sub, p, 1, 1)) return rc;
-    return status_of(sub == "pause" ? oci::pause(g, p.positional[0]) : oci::resume(g, p.positional[0]));
-  }
   if (sub == "update") return cmd_update(g, argc, argv, i);
+  if (int rc = cmd_by_id(g, sub, argc, argv, i); rc >= 0) return rc;
   return oci_fail(sub + ": not supported by rdbox yet (events, checkpoint and restore need CRIU and an event "
                         "stream)");
 }
