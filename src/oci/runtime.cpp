@@ -143,29 +143,50 @@ std::string owner_name(uid_t uid) {
 // its own devpts, by the stub's console step (as runc and crun do: `tty` in the container
 // names its /dev/pts/N); rdbox receives the master and passes it on to the engine.
 
+// One message with room for one descriptor (SCM_RIGHTS), over `len` bytes at `data`.
+struct FdMessage {
+  struct iovec iov;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  FdMessage(void* data, std::size_t len) : iov{data, len} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+  void carry(int fd) {
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  // After recvmsg: the descriptor that came, or -1.
+  int received_fd() {
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+  }
+};
+
 // The pty's master the stub's console step sent (LaunchConfig::console), once the child
 // exists (rdbox's copy of the child's end closed here first). Empty when the stub ended
 // before it sent one: its failure is what the ready handshake or the wait reports.
 Expected<Fd> receive_console(Plan& p) {
   p.console_child.reset();
   char byte;
-  struct iovec iov {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  FdMessage m(&byte, 1);
   ssize_t n;
-  do n = ::recvmsg(p.console_parent.get(), &msg, MSG_CMSG_CLOEXEC);
+  do n = ::recvmsg(p.console_parent.get(), &m.msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   p.console_parent.reset();
   if (n < 0) return Error::sys("the container's terminal", errno);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return Fd();
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return Fd(fd);
+  int fd = n > 0 ? m.received_fd() : -1;
+  return fd >= 0 ? Fd(fd) : Fd();
 }
 
 // The pty's master to the engine (conmon, the shim) over --console-socket: SCM_RIGHTS.
@@ -180,20 +201,10 @@ Status send_console(const std::string& socket_path, int fd) {
   if (::connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0)
     return Error::sys("--console-socket \"" + socket_path + "\"", errno);
   char name[] = "/dev/ptmx";
-  struct iovec iov {name, sizeof name - 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  FdMessage m(name, sizeof name - 1);
+  m.carry(fd);
   ssize_t n;
-  do n = ::sendmsg(s.get(), &msg, MSG_NOSIGNAL);
+  do n = ::sendmsg(s.get(), &m.msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   if (n < 0) return Error::sys("--console-socket \"" + socket_path + "\": send", errno);
   return ok();
