@@ -13,6 +13,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -137,6 +140,57 @@ std::string owner_name(uid_t uid) {
   }
   return std::to_string(uid);
 }
+
+// ---- rdbox's own image and memory ------------------------------------------------------
+// A container's processes can see rdbox's clones (the init until it execs, waiting for
+// `start` in a created container; an exec'd process until it execs) and can make one of
+// them execute /proc/self/exe (a #!/proc/self/exe script, a link to it as the command):
+// then a process of theirs runs rdbox's own image, and its /proc/PID/exe opened and
+// reopened for writing once rdbox is gone rewrites the host's binary (CVE-2019-5736).
+// So create, run and exec run from a sealed in-memory copy of rdbox (runc's
+// ensure_cloned_binary): /proc/PID/exe of every clone is that copy, which nothing can write.
+
+constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+
+// True when this process runs from such a copy already (the re-executed rdbox).
+bool runs_from_sealed_copy(int exe) {
+  int seals = ::fcntl(exe, F_GET_SEALS);
+  return seals >= 0 && (seals & kSeals) == kSeals;
+}
+
+// Re-executes rdbox, same argv and environment, from a sealed memfd copy of its binary;
+// returns only when it runs from one already (or with the error that prevented it).
+Status reexec_from_sealed_copy() {
+  Fd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!exe) return Error::sys("/proc/self/exe", errno);
+  if (runs_from_sealed_copy(exe.get())) return ok();
+  auto cmdline = read_small_file("/proc/self/cmdline", "rdbox's command line");
+  if (!cmdline) return cmdline.error();
+  std::vector<char*> argv;
+  for (std::size_t i = 0; i < cmdline->size(); i += std::strlen(cmdline->data() + i) + 1) argv.push_back(&(*cmdline)[i]);
+  argv.push_back(nullptr);
+  Fd copy(static_cast<int>(::memfd_create("rdbox", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  if (!copy) return Error::sys("a sealed copy of rdbox: memfd_create", errno);
+  struct stat st {};
+  if (::fstat(exe.get(), &st) != 0) return Error::sys("a sealed copy of rdbox: /proc/self/exe", errno);
+  for (off_t done = 0; done < st.st_size;) {
+    ssize_t n = ::sendfile(copy.get(), exe.get(), nullptr, static_cast<std::size_t>(st.st_size - done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::sys("a sealed copy of rdbox: copy", n < 0 ? errno : EIO);
+    done += n;
+  }
+  if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0)
+    return Error::sys("a sealed copy of rdbox: seal", errno);
+  ::fexecve(copy.get(), argv.data(), environ);
+  return Error::sys("a sealed copy of rdbox: execute", errno);
+}
+
+// rdbox and its clones not dumpable: no process of the container (same uid, caps no more
+// than theirs) opens their /proc/PID/mem, environ, fd/ or exe, or ptraces them. The stub's
+// execve makes the command dumpable again. Rootless rdbox keeps create's clones dumpable:
+// the kernel makes a non-dumpable process's /proc files root's, and the clone writes its
+// own uid_map there (newuidmap checks the owner too).
+void make_undumpable() { ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
 
 // ---- terminals -----------------------------------------------------------------------
 // With process.terminal and --console-socket the pty is made inside the container, from
@@ -602,6 +656,8 @@ void take_down(Instance::Detached& d) {
 
 Status create(const Globals& g, const CreateArgs& a) {
   if (auto s = check_id(a.id); !s) return s;
+  if (auto s = reexec_from_sealed_copy(); !s) return s;
+  if (::geteuid() == 0) make_undumpable();
   auto b = load_bundle(a.bundle, true);
   if (!b) return b.error();
   auto dir = ContainerDir::create(root_of(g), a.id);
@@ -724,6 +780,8 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
     return 0;
   }
   if (auto s = check_id(a.id); !s) return s.error();
+  if (auto s = reexec_from_sealed_copy(); !s) return s.error();
+  if (::geteuid() == 0) make_undumpable();
   auto b = load_bundle(a.bundle, true);
   if (!b) return b.error();
   auto dir = ContainerDir::create(root_of(g), a.id);
@@ -862,6 +920,7 @@ Expected<std::vector<int>> processes(const Globals& g, const std::string& id) {
 }
 
 Expected<int> exec(const Globals& g, const ExecArgs& a) {
+  if (auto s = reexec_from_sealed_copy(); !s) return s.error();
   ContainerState st;
   {
     auto dir = ContainerDir::open(root_of(g), a.id);
@@ -967,6 +1026,7 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   // Inherited by the process: the relay that forks it into the PID namespace (rootless)
   // is not rdbox's to write to once it joined the container's user namespace.
   if (auto s = set_oom_score_adj(::getpid(), extras.oom_score_adj); !s) return s.error();
+  make_undumpable();  // after rdbox's own oom_score_adj: its /proc files are root's from here
   ChildStack stack;
   auto sup = a.detach ? Expected<std::unique_ptr<Supervisor>>(std::unique_ptr<Supervisor>())
                       : Supervisor::create({true, false, false});

@@ -1111,3 +1111,85 @@ TEST_F(Oci, HierarchiesMountedOverAreNotUsed) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err.find("does not exist"), std::string::npos) << r.err;
 }
+
+// ---- attacks of a hostile image or bundle -------------------------------------------
+
+namespace {
+
+// The CVE-2019-5736 attack from inside: finds a process of the container that runs
+// something other than busybox (rdbox's image, made to execute /proc/self/exe), keeps
+// its /proc/PID/exe open and, once that process is gone, reopens it for writing.
+constexpr const char* kRewriteExe = R"(i=0; found=
+while [ $i -lt 200 ]; do
+  for p in /proc/[0-9]*; do
+    e=$(readlink $p/exe 2>/dev/null) || continue
+    case "$e" in ""|/bin/busybox) continue;; esac
+    if cat "$p/exe" >/dev/null 2>&1; then exec 3<"$p/exe"; echo "opened $e"; found=1; break 2; fi
+  done
+  i=$((i+1)); sleep 0.05
+done
+[ -n "$found" ] || { echo "not found"; exit 0; }
+j=0
+while [ $j -lt 100 ]; do
+  if (printf PWNED 1<>/proc/self/fd/3) 2>/dev/null; then echo wrote; exit 0; fi
+  j=$((j+1)); sleep 0.05
+done
+echo blocked)";
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+// `exec` of /proc/self/exe inside the container runs rdbox's own image there; the
+// container's init opens it through /proc/PID/exe and writes it once rdbox is gone. rdbox
+// runs from a sealed in-memory copy, so the host's binary (a copy here, writable by the
+// container's root) is untouched.
+TEST_F(Oci, SecurityTheHostBinaryCannotBeRewrittenThroughProcPidExe) {
+  std::string copy = tmp / "rdbox-copy";
+  std::filesystem::copy_file(rdbox_binary(), copy);
+  ::chmod(copy.c_str(), 0755);
+  std::string b = bundle({"sh", "-c", kRewriteExe});
+  ASSERT_EQ(create("v1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "v1"})).exit_code, 0);
+  // Inside, /proc/self/exe is the exec'd process's own: rdbox's image, running `rdbox run`.
+  std::vector<std::string> argv = oci({"exec", "v1", "/proc/self/exe", "run", "--", "sleep", "2"});
+  argv.insert(argv.begin(), copy);
+  Result e = Process::start_program(argv).finish();
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  ASSERT_TRUE(wait_until([&] { return state("v1")["status"] == "stopped"; }, 15s));
+  std::string out = container_out("v1");
+  EXPECT_NE(out.find("opened "), std::string::npos) << out;  // the attack ran
+  EXPECT_EQ(out.find("wrote"), std::string::npos) << out;
+  EXPECT_EQ(out.find(copy), std::string::npos) << out;  // /proc/PID/exe is not the host's file
+  EXPECT_TRUE(file_bytes(copy) == file_bytes(rdbox_binary())) << "the container rewrote rdbox's binary";
+  EXPECT_EQ(run(oci({"delete", "v1"})).exit_code, 0);
+}
+
+// A created container's init is a clone of rdbox until `start`: a process exec'd into the
+// container (or a pod's neighbour) must not read rdbox's environment, descriptors or
+// binary through its /proc/1. Rootless, the init stays dumpable (it writes its own
+// uid_map), but its exe is the sealed copy.
+TEST_F(Oci, SecurityACreatedInitShowsNothingOfRdbox) {
+  std::string b = bundle({"sleep", "30"});
+  RunOptions o;
+  o.env = {"RDBOX_ITEST_SECRET=hunter2"};
+  int out = ::open((tmp / "c1.out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  o.stdout_fd = o.stderr_fd = out;
+  Result c = run(oci({"create", "--bundle", b, "c1"}), o);
+  ::close(out);
+  ASSERT_EQ(c.exit_code, 0) << read_text(tmp / "c1.out");
+  Result e = run(oci({"exec", "c1", "sh", "-c",
+                      "tr '\\0' '\\n' < /proc/1/environ | grep SECRET; echo exe=$(readlink /proc/1/exe); "
+                      "for f in /proc/1/fd/*; do readlink $f; done; true"}));
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out.find(rdbox_binary()), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("exec.fifo"), std::string::npos) << e.out;
+  if (is_root()) {
+    EXPECT_EQ(e.out.find("hunter2"), std::string::npos) << e.out;
+    EXPECT_NE(e.out.find("exe=\n"), std::string::npos) << e.out;
+  }
+  EXPECT_EQ(run(oci({"delete", "--force", "c1"})).exit_code, 0);
+}
