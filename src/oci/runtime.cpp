@@ -392,10 +392,22 @@ std::vector<int> container_pids(const ContainerState& s) {
   return out;
 }
 
+// Every container has a mount namespace of its own (config.cpp requires a new one), and
+// its processes never enter rdbox's: one that shares rdbox's is no container's process,
+// whatever the state says (a state naming pid 1, a cgroup of the host's), and is not
+// signalled.
+Status check_outside_rdbox(pid_t pid) {
+  unsigned long long mnt = ns_inode("/proc/" + std::to_string(pid) + "/ns/mnt");
+  if (mnt && mnt == ns_inode("/proc/self/ns/mnt"))
+    return Error::input("process " + std::to_string(pid), "is not the container's (it shares rdbox's mount namespace)");
+  return ok();
+}
+
 Status signal_process(pid_t pid, unsigned long long starttime, int sig) {
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd) return Error::sys("kill " + std::to_string(pid), errno);
   if (starttime && process_starttime(pid) != starttime) return Error::sys("kill " + std::to_string(pid), ESRCH);
+  if (auto s = check_outside_rdbox(pid); !s) return s;
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0)
     return Error::sys("kill " + std::to_string(pid), errno);
   return ok();
@@ -750,6 +762,8 @@ Status remove(const Globals& g, const std::string& id, bool force) {
   }
   auto st = dir->read();
   if (!st) return dir->remove();  // a create that crashed before its state: clean it
+  if (st->status != "stopped")
+    if (auto s = check_outside_rdbox(st->pid); !s) return s;
   if (st->status == "running" || st->status == "paused") {
     if (!force)
       return Error::input("container \"" + id + "\"", "is " + st->status + ": stop it first, or delete --force");

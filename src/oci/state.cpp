@@ -176,6 +176,26 @@ Status remove_tree(int parent, const std::string& name) {
   return ok();
 }
 
+// A container's state names the pid that kill and delete signal, so only a directory
+// rdbox's user made can hold it: ROOT/ID owned by the caller and writable by nobody else,
+// in a ROOT nobody else may rename entries of (theirs or root's, and not group- or
+// world-writable unless sticky, as /tmp). Otherwise anyone who can write ROOT (a shared
+// --root) could plant ROOT/ID with a state.json naming a host process, or links in it.
+Status check_trusted(const std::string& root, const std::string& dir) {
+  struct stat r {}, d {};
+  if (::stat(root.c_str(), &r) != 0) return Error::sys("state directory \"" + root + "\"", errno);
+  if ((r.st_uid != ::geteuid() && r.st_uid != 0) || ((r.st_mode & (S_IWGRP | S_IWOTH)) && !(r.st_mode & S_ISVTX)))
+    return Error::input("state directory \"" + root + "\"",
+                        "may be changed by other users (it must be owned by this user or root, and not group- or "
+                        "world-writable unless sticky)");
+  if (::lstat(dir.c_str(), &d) != 0) return Error::sys("state directory \"" + dir + "\"", errno);
+  if (!S_ISDIR(d.st_mode) || d.st_uid != ::geteuid() || (d.st_mode & (S_IWGRP | S_IWOTH)))
+    return Error::input("state directory \"" + dir + "\"",
+                        "is not this user's own (owner uid " + std::to_string(d.st_uid) +
+                            ", or writable by others): not used");
+  return ok();
+}
+
 }  // namespace
 
 Expected<ContainerDir> ContainerDir::create(const std::string& root, const std::string& id) {
@@ -190,6 +210,7 @@ Expected<ContainerDir> ContainerDir::create(const std::string& root, const std::
     return Error::sys("state directory \"" + d.path_ + "\"", errno);
   }
   d.remove_on_close_ = true;
+  if (auto s = check_trusted(root, d.path_); !s) return s.error();
   if (auto s = d.lock(true); !s) return s.error();
   return d;
 }
@@ -206,6 +227,7 @@ Expected<ContainerDir> ContainerDir::open(const std::string& root, const std::st
     return Error::sys("state directory \"" + d.path_ + "\"", errno);
   }
   if (!S_ISDIR(dst.st_mode)) return Error::input("container \"" + id + "\"", "does not exist");
+  if (auto s = check_trusted(root, d.path_); !s) return s.error();
   if (auto s = d.lock(false); !s) return s.error();
   return d;
 }
@@ -238,6 +260,9 @@ ContainerDir::~ContainerDir() {
 }
 
 Expected<ContainerState> ContainerDir::read() const {
+  struct stat st {};
+  if (::lstat((path_ + "/state.json").c_str(), &st) != 0) return Error::sys("state of \"" + id_ + "\"", ENOENT);
+  if (!S_ISREG(st.st_mode)) return Error::input("state of \"" + id_ + "\"", "is not a regular file");
   std::ifstream in(path_ + "/state.json");
   if (!in) return Error::sys("state of \"" + id_ + "\"", ENOENT);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

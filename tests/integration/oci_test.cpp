@@ -1193,3 +1193,52 @@ TEST_F(Oci, SecurityACreatedInitShowsNothingOfRdbox) {
   }
   EXPECT_EQ(run(oci({"delete", "--force", "c1"})).exit_code, 0);
 }
+
+// kill and delete signal what the state names only when it is the container's: a state
+// rewritten to name a host process (same starttime, so it passes that check) reaches
+// nothing, and a state directory someone else could have planted is not used at all.
+TEST_F(Oci, SecurityATamperedStateNeverSignalsAHostProcess) {
+  Process host = Process::start_program({"/bin/sleep", "30"});
+  auto hs = proc_stat(host.pid());
+  ASSERT_TRUE(hs);
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("t1", b).exit_code, 0);
+  int init = state("t1")["pid"].get<int>();
+  std::string path = root() + "/t1/state.json";
+  std::string original = read_text(path);
+  json st = json::parse(original);
+  st["pid"] = host.pid();
+  st["rdbox_starttime"] = hs->starttime;
+  std::ofstream(path) << st.dump();
+  Result k = run(oci({"kill", "t1", "KILL"}));
+  EXPECT_EQ(k.exit_code, 1);
+  EXPECT_NE(k.err.find("not the container's"), std::string::npos) << k.err;
+  EXPECT_EQ(run(oci({"kill", "--all", "t1", "KILL"})).exit_code, 0);
+  Result d = run(oci({"delete", "--force", "t1"}));
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_TRUE(alive(host.pid(), hs->starttime));
+  ::kill(init, SIGKILL);  // by pid: the container's init, orphaned by the rewrite
+  EXPECT_TRUE(wait_gone(init, 0, 5s));
+  std::ofstream(path) << original;
+  EXPECT_EQ(run(oci({"delete", "t1"})).exit_code, 0);
+
+  // A --root others may write (no sticky bit), and an ID directory that is not ours.
+  std::string shared = tmp.mkdir("shared", 0777);
+  ::chmod(shared.c_str(), 0777);
+  std::string planted = tmp.mkdir("shared/p1", 0700);
+  std::ofstream(planted + "/state.json") << st.dump();
+  Result s = run({"--root", shared, "delete", "--force", "p1"});
+  EXPECT_EQ(s.exit_code, 1);
+  EXPECT_NE(s.err.find("other users"), std::string::npos) << s.err;
+  ::chmod(shared.c_str(), 01777);
+  if (is_root()) {
+    ASSERT_EQ(::chown(planted.c_str(), 65534, 65534), 0);
+    Result p = run({"--root", shared, "delete", "--force", "p1"});
+    EXPECT_EQ(p.exit_code, 1);
+    EXPECT_NE(p.err.find("not this user's own"), std::string::npos) << p.err;
+    EXPECT_TRUE(file_exists(planted + "/state.json"));
+  }
+  EXPECT_TRUE(alive(host.pid(), hs->starttime));
+  ::kill(host.pid(), SIGKILL);
+  host.finish();
+}
