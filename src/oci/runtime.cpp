@@ -713,8 +713,11 @@ Status start(const Globals& g, const std::string& id) {
   if (!st) return st.error();
   if (st->status != "created")
     return Error::input("container \"" + id + "\"", "is " + st->status + ", not created: it cannot be started");
-  Fd fifo(::open(dir->fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  Fd fifo(::open(dir->fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
   if (!fifo) return Error::sys("container \"" + id + "\": exec fifo", errno == ENXIO ? ESRCH : errno);
+  struct stat fst {};
+  if (::fstat(fifo.get(), &fst) != 0 || !S_ISFIFO(fst.st_mode))
+    return Error::input("container \"" + id + "\": exec fifo", "is not a fifo");
   char one = 1;
   if (::write(fifo.get(), &one, 1) != 1) return Error::sys("container \"" + id + "\": exec fifo", errno);
   fifo.reset();

@@ -99,8 +99,12 @@ std::string rfc3339_now() {
 }
 
 Status write_file_atomic(const std::string& path, const std::string& text, unsigned mode) {
+  // O_EXCL: a name planted there (a link, a hard link to another file) is never opened;
+  // a stale one of ours (a crash) is removed once.
   std::string tmp = path + ".rdbox-tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+  int fd = ::open(tmp.c_str(), kFlags, mode);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0) fd = ::open(tmp.c_str(), kFlags, mode);
   if (fd < 0) return Error::sys("write \"" + path + "\"", errno);
   const char* p = text.data();
   std::size_t left = text.size();

@@ -1242,3 +1242,24 @@ TEST_F(Oci, SecurityATamperedStateNeverSignalsAHostProcess) {
   ::kill(host.pid(), SIGKILL);
   host.finish();
 }
+
+// The pid file and the exec fifo through links: a link is replaced, never written through.
+TEST_F(Oci, SecurityStateFilesAreNotWrittenThroughLinks) {
+  std::string victim = tmp.write("victim", "keep");
+  std::string pid_file = tmp / "pid-link";
+  ASSERT_EQ(::symlink(victim.c_str(), pid_file.c_str()), 0);
+  std::string b = bundle({"sleep", "30"});
+  ASSERT_EQ(create("l1", b, {"--pid-file", pid_file}).exit_code, 0);
+  EXPECT_EQ(read_text(victim), "keep");
+  struct stat st {};
+  ASSERT_EQ(::lstat(pid_file.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(read_text(pid_file), std::to_string(state("l1")["pid"].get<int>()));
+  // The fifo swapped for a link to a host file: start writes nothing there.
+  std::string fifo = root() + "/l1/exec.fifo";
+  ASSERT_EQ(::unlink(fifo.c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), fifo.c_str()), 0);
+  EXPECT_EQ(run(oci({"start", "l1"})).exit_code, 1);
+  EXPECT_EQ(read_text(victim), "keep");
+  EXPECT_EQ(run(oci({"delete", "--force", "l1"})).exit_code, 0);
+}
