@@ -1014,7 +1014,11 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   for (const auto& k : kNsKinds) {
     std::string path = base + (k.flag == CLONE_NEWTIME ? std::string("time") : std::string(k.proc_name));
     unsigned long long theirs = ns_inode(path);
-    if (!theirs || theirs == ns_inode(std::string("/proc/self/ns/") + k.proc_name)) continue;
+    int err = errno;
+    unsigned long long ours = ns_inode(std::string("/proc/self/ns/") + k.proc_name);
+    // Unreadable (the init just ended, or hides itself): never run the process outside.
+    if (!theirs && ours) return Error::sys("the container's " + std::string(k.proc_name) + " namespace", err);
+    if (!theirs || theirs == ours) continue;
     c.namespaces.push_back({k.flag, path, std::string("the container's ") + k.proc_name + " namespace"});
   }
   c.processes.push_back(std::move(pc));
