@@ -1171,7 +1171,8 @@ TEST_F(Oci, SecurityTheHostBinaryCannotBeRewrittenThroughProcPidExe) {
 // A created container's init is a clone of rdbox until `start`: a process exec'd into the
 // container (or a pod's neighbour) must not read rdbox's environment, descriptors or
 // binary through its /proc/1. Rootless, the init stays dumpable (it writes its own
-// uid_map), but its exe is the sealed copy.
+// uid_map; rdbox, unprivileged, reads its namespaces for exec and sysctls): only its exe,
+// the sealed copy, is checked there.
 TEST_F(Oci, SecurityACreatedInitShowsNothingOfRdbox) {
   std::string b = bundle({"sleep", "30"});
   RunOptions o;
@@ -1262,4 +1263,55 @@ TEST_F(Oci, SecurityStateFilesAreNotWrittenThroughLinks) {
   EXPECT_EQ(run(oci({"start", "l1"})).exit_code, 1);
   EXPECT_EQ(read_text(victim), "keep");
   EXPECT_EQ(run(oci({"delete", "--force", "l1"})).exit_code, 0);
+}
+
+// A hostile image: links out of the rootfs (absolute, relative through "..", in an
+// intermediate component) and /proc itself a link (CVE-2019-16884), used as mount
+// destinations, a bind's destination, masked and read-only paths and the cwd. Every path
+// resolves inside the rootfs (RESOLVE_IN_ROOT): nothing is made, bound or mounted on the
+// host paths the links name, and the masks land where /proc really is.
+TEST_F(Oci, SecurityLinksInTheImageStayInsideIt) {
+  namespace fs = std::filesystem;
+  std::string host = tmp.mkdir("host");  // what the links name, on the host: stays empty
+  std::string image = tmp / "image";
+  fs::copy(rootfs(), image, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::create_directories(image + host + "/ro");  // the same path inside the image
+  std::ofstream(image + host + "/m") << "image secret";
+  ASSERT_EQ(::symlink(host.c_str(), (image + "/abs").c_str()), 0);
+  ASSERT_EQ(::symlink(("../../../../../../.." + host).c_str(), (image + "/rel").c_str()), 0);
+  ASSERT_EQ(::symlink("/", (image + "/top").c_str()), 0);
+  fs::remove(image + "/proc");
+  fs::create_directories(image + "/fakeproc");
+  ASSERT_EQ(::symlink("/fakeproc", (image + "/proc").c_str()), 0);
+  std::string src = tmp.mkdir("bindsrc");
+  std::ofstream(src + "/marker") << "bound";
+  std::string b = bundle({"sh", "-c",
+                          "pwd; touch t1/x t2/x t3/x && echo made; cat b/marker; echo; echo m=$(cat m); "
+                          "touch ro/x 2>/dev/null || echo ro; test -e /proc/self/status && echo proc; "
+                          "grep -c ' /fakeproc/keys ' /proc/self/mountinfo"},
+                         [&](json& c) {
+                           c["root"] = {{"path", image}, {"readonly", false}};
+                           c["process"]["cwd"] = "/abs";
+                           c["mounts"].push_back({{"destination", "/abs/t1"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+                           c["mounts"].push_back({{"destination", "/rel/t2"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+                           c["mounts"].push_back({{"destination", "/top" + host + "/t3"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+                           c["mounts"].push_back({{"destination", "/rel/b"}, {"type", "bind"}, {"source", src},
+                                                  {"options", {"rbind", "ro"}}});
+                           c["linux"]["maskedPaths"].push_back("/abs/m");
+                           c["linux"]["readonlyPaths"].push_back("/rel/ro");
+                         });
+  Result r = run(oci({"run", "--bundle", b, "i1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, host + "\nmade\nbound\nm=\nro\nproc\n1\n");
+  EXPECT_TRUE(fs::is_empty(host)) << "a link in the image reached the host";
+  EXPECT_TRUE(fs::is_directory(image + host + "/t1"));
+  EXPECT_TRUE(fs::is_directory(image + host + "/t3"));
+  // A ".." in a destination is refused outright.
+  std::string dots = bundle({"true"}, [&](json& c) {
+    c["root"] = {{"path", image}, {"readonly", false}};
+    c["mounts"].push_back({{"destination", "/tmp/../abs"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  });
+  Result d = run(oci({"run", "--bundle", dots, "i2"}));
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_NE(d.err.find("\"..\" component"), std::string::npos) << d.err;
 }
