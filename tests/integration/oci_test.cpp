@@ -1315,3 +1315,35 @@ TEST_F(Oci, SecurityLinksInTheImageStayInsideIt) {
   EXPECT_EQ(d.exit_code, 1);
   EXPECT_NE(d.err.find("\"..\" component"), std::string::npos) << d.err;
 }
+
+// An exec'd process is confined as the container's: its capabilities (no ambient one),
+// no_new_privs and seccomp profile from config.json, and no descriptor of rdbox's.
+TEST_F(Oci, SecurityAnExecIsConfinedAsTheContainerAndHoldsNoRdboxFd) {
+  json seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                  {"syscalls", {{{"names", {"mknodat", "mknod"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+  std::string b = bundle({"sleep", "30"}, [&](json& c) { c["linux"]["seccomp"] = seccomp; });
+  ASSERT_EQ(create("e1", b).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "e1"})).exit_code, 0);
+  Result e = run(oci({"exec", "e1", "sh", "-c",
+                      "grep -E '^(CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; ls /proc/self/fd | tr '\\n' ' '"}));
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out, "CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\nCapAmb:\t0000000000000000\n"
+                   "NoNewPrivs:\t1\nSeccomp:\t2\n0 1 2 3 ")
+      << "3 is ls's own directory";
+  EXPECT_EQ(run(oci({"delete", "--force", "e1"})).exit_code, 0);
+}
+
+// Rootless, a config mapping host ids the user was not given (root's, another user's)
+// is refused before anything is made.
+TEST_F(Oci, SecurityARootlessContainerCannotMapIdsItDoesNotOwn) {
+  if (is_root()) GTEST_SKIP() << "a rootless check (root may map any id)";
+  for (const json& map : {json{{{"containerID", 0}, {"hostID", 0}, {"size", 1}}},
+                          json{{{"containerID", 0}, {"hostID", ::geteuid()}, {"size", 1}},
+                               {{"containerID", 1}, {"hostID", 1}, {"size", 1}}}}) {
+    std::string b = bundle({"id"}, [&](json& c) { c["linux"]["uidMappings"] = map; });
+    Result r = run(oci({"run", "--bundle", b, "u1"}));
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.err.find("linux.uidMappings"), std::string::npos) << r.err;
+    EXPECT_FALSE(state_dir_exists("u1"));
+  }
+}
