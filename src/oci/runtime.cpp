@@ -947,6 +947,7 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
     st = *s;
   }  // the lock is not held while the process runs
   if (st.status == "stopped") return Error::input("container \"" + a.id + "\"", "is stopped: nothing to exec in");
+  if (auto s = check_outside_rdbox(st.pid); !s) return s.error();  // its namespaces would be rdbox's own
   if (st.status == "paused" && !a.ignore_paused)
     return Error::input("container \"" + a.id + "\"", "is paused: resume it first (or exec --ignore-paused)");
   auto b = load_bundle(st.bundle, false);

@@ -1214,6 +1214,9 @@ TEST_F(Oci, SecurityATamperedStateNeverSignalsAHostProcess) {
   Result k = run(oci({"kill", "t1", "KILL"}));
   EXPECT_EQ(k.exit_code, 1);
   EXPECT_NE(k.err.find("not the container's"), std::string::npos) << k.err;
+  Result x = run(oci({"exec", "t1", "sh", "-c", "echo outside"}));  // would run in the host's namespaces
+  EXPECT_EQ(x.exit_code, 1);
+  EXPECT_EQ(x.out, "");
   EXPECT_EQ(run(oci({"kill", "--all", "t1", "KILL"})).exit_code, 0);
   Result d = run(oci({"delete", "--force", "t1"}));
   EXPECT_EQ(d.exit_code, 1);
