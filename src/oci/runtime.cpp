@@ -496,10 +496,11 @@ Status await_ready(Instance::Detached& d, const Plan& plan, const Globals& g) {
 void join_cgroups_of(pid_t init, pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(init) + "/cgroup");
   std::ifstream mine("/proc/self/cgroup");
-  std::string own((std::istreambuf_iterator<char>(mine)), std::istreambuf_iterator<char>());
+  std::string own = "\n" + std::string((std::istreambuf_iterator<char>(mine)), std::istreambuf_iterator<char>());
   std::string line;
   while (std::getline(in, line)) {
-    if (own.find(line) != std::string::npos) continue;  // the same cgroup as rdbox's: nothing to do
+    // The same cgroup as rdbox's (a whole line: "/a/b" is not "/a/b-shim"): nothing to do.
+    if (own.find("\n" + line + "\n") != std::string::npos) continue;
     auto c1 = line.find(':'), c2 = line.find(':', c1 + 1);
     if (c1 == std::string::npos || c2 == std::string::npos) continue;
     std::string controllers = line.substr(c1 + 1, c2 - c1 - 1), path = line.substr(c2 + 1);

@@ -1350,3 +1350,24 @@ TEST_F(Oci, SecurityARootlessContainerCannotMapIdsItDoesNotOwn) {
     EXPECT_FALSE(state_dir_exists("u1"));
   }
 }
+
+// An exec'd process joins the container's cgroups even when rdbox's own cgroup path
+// starts with the container's ("/top/g1x" and "/top/g1"): it is never left outside the
+// container's limits and freezer.
+TEST_F(Oci, SecurityAnExecJoinsTheContainersCgroupNotALookalike) {
+  if (!is_root() || !file_exists("/sys/fs/cgroup/freezer/cgroup.procs"))
+    GTEST_SKIP() << "needs root and the v1 freezer hierarchy (rootless configs get no cgroup)";
+  std::string top = "rdbox-itest-" + std::to_string(::getpid()) + "-lookalike";
+  std::string b = bundle({"sleep", "30"}, [&](json& c) { c["linux"]["cgroupsPath"] = "/" + top + "/g1"; });
+  ASSERT_EQ(create("g1", b).exit_code, 0);
+  std::string mine = "/sys/fs/cgroup/freezer/" + top + "/g1x";
+  ASSERT_EQ(::mkdir(mine.c_str(), 0755), 0);
+  std::vector<std::string> argv = {"/bin/sh", "-c", "echo $$ > " + mine + "/cgroup.procs && exec \"$@\"", "sh",
+                                   rdbox_binary()};
+  for (const auto& a : oci({"exec", "g1", "grep", "freezer", "/proc/self/cgroup"})) argv.push_back(a);
+  Result e = Process::start_program(argv).finish();
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out.substr(e.out.find(':') + 1), "freezer:/" + top + "/g1\n");
+  EXPECT_EQ(::rmdir(mine.c_str()), 0);
+  EXPECT_EQ(run(oci({"delete", "--force", "g1"})).exit_code, 0);
+}
