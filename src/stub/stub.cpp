@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -303,7 +304,20 @@ int step_seccomp(const PlanView* v) {
   return err_of(sys::call(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog));
 }
 
-int step_workdir(const PlanView* v) { return err_of(sys::call(SYS_chdir, v->workdir)); }
+// The working directory without magic links (/proc/self/fd/N, /proc/PID/cwd or root): a
+// descriptor of rdbox's still open here must never become the command's cwd outside the
+// sandbox's root (runc's CVE-2024-21626). Kernels without openat2: a plain chdir.
+int step_workdir(const PlanView* v) {
+  struct open_how how {};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  long fd = sys::call(SYS_openat2, AT_FDCWD, v->workdir, &how, sizeof how);
+  if (fd == -ENOSYS) return err_of(sys::call(SYS_chdir, v->workdir));
+  if (sys::failed(fd)) return err_of(fd);
+  long r = sys::call(SYS_fchdir, fd);
+  sys::call(SYS_close, fd);
+  return err_of(r);
+}
 
 int step_sigmask(const PlanView*) {
   unsigned long empty = 0;

@@ -1371,3 +1371,25 @@ TEST_F(Oci, SecurityAnExecJoinsTheContainersCgroupNotALookalike) {
   EXPECT_EQ(::rmdir(mine.c_str()), 0);
   EXPECT_EQ(run(oci({"delete", "--force", "g1"})).exit_code, 0);
 }
+
+// process.cwd and exec --cwd through a magic link (/proc/self/fd/N, /proc/self/cwd: how a
+// descriptor of the runtime's left open becomes a cwd outside the root, runc's
+// CVE-2024-21626) are refused; an ordinary path still works.
+TEST_F(Oci, SecurityAWorkdirThroughAProcMagicLinkIsRefused) {
+  std::string b = bundle({"pwd"}, [](json& c) { c["process"]["cwd"] = "/proc/self/cwd"; });
+  Result r = run(oci({"run", "--bundle", b, "w1"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("workdir \"/proc/self/cwd\""), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  std::string s = bundle({"sleep", "30"});
+  ASSERT_EQ(create("w2", s).exit_code, 0);
+  ASSERT_EQ(run(oci({"start", "w2"})).exit_code, 0);
+  for (const char* cwd : {"/proc/self/fd/0", "/proc/self/cwd", "/proc/1/root"}) {
+    Result e = run(oci({"exec", "--cwd", cwd, "w2", "pwd"}));
+    EXPECT_EQ(e.exit_code, 1) << cwd;
+    EXPECT_EQ(e.out, "") << cwd;
+  }
+  Result ok = run(oci({"exec", "--cwd", "/tmp", "w2", "pwd"}));
+  EXPECT_EQ(ok.out, "/tmp\n") << ok.err;
+  EXPECT_EQ(run(oci({"delete", "--force", "w2"})).exit_code, 0);
+}
