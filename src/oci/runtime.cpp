@@ -392,8 +392,9 @@ std::vector<int> container_pids(const ContainerState& s) {
   return out;
 }
 
-// Every container has a mount namespace of its own (config.cpp requires a new one), and
-// its processes never enter rdbox's: one that shares rdbox's is no container's process,
+// Every container has a mount namespace other than rdbox's (config.cpp requires a new one
+// or one joined by path, where the root is pivoted: never rdbox's own), and its processes
+// never enter rdbox's: one that shares rdbox's is no container's process,
 // whatever the state says (a state naming pid 1, a cgroup of the host's), and is not
 // signalled.
 Status check_outside_rdbox(pid_t pid) {
