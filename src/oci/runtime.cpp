@@ -826,7 +826,13 @@ Expected<int> run(const Globals& g, const CreateArgs& a) {
     if (auto s = run_hooks(*hooks, state_text, kind); !s) return s.error();  // the Instance kills and reaps the init
   }
   if (auto s = write_pid_file(a.pid_file, st.pid); !s) return s.error();
-  if (auto s = c.inst->start(); !s) return s.error();
+  if (auto s = c.inst->start(); !s) {
+    // The stub ended before the gate (a setup step failed): its record says which.
+    Outcome out;
+    c.inst->wait(*sup.value(), out, {});
+    if (out.kind == OutcomeKind::setup_failed || out.kind == OutcomeKind::spawn_failed) return Error::input("run", out.message);
+    return s.error();
+  }
   st.started = true;
   st.status = "running";
   (void)dir->write(st);
