@@ -152,37 +152,63 @@ std::string owner_name(uid_t uid) {
 
 constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 
-// True when this process runs from such a copy already (the re-executed rdbox).
-bool runs_from_sealed_copy(int exe) {
-  int seals = ::fcntl(exe, F_GET_SEALS);
-  return seals >= 0 && (seals & kSeals) == kSeals;
+// True when this process runs from a private copy already (the re-executed rdbox): a file
+// no name leads to (a memfd, or the unlinked O_TMPFILE fallback below).
+bool runs_from_private_copy(int exe) {
+  struct stat st {};
+  return ::fstat(exe, &st) == 0 && st.st_nlink == 0;
 }
 
-// Re-executes rdbox, same argv and environment, from a sealed memfd copy of its binary;
+// The copy's descriptor: a sealed memfd; where memfds may not be executed
+// (vm.memfd_noexec = 2), an unlinked O_TMPFILE beside the binary or in /tmp, reopened
+// read-only (a file open for writing cannot be executed). Either is this run's own: a
+// write through /proc/PID/exe reaches nothing another run executes.
+Expected<Fd> private_copy(int exe, off_t size) {
+  // MFD_EXEC: executable where vm.memfd_noexec makes memfds noexec by default (Linux 6.3);
+  // older kernels do not know the flag (EINVAL) and make every memfd executable.
+  constexpr unsigned kMfdExec = 0x10U;
+  Fd copy(static_cast<int>(::memfd_create("rdbox", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec)));
+  if (!copy && errno == EINVAL) copy.reset(static_cast<int>(::memfd_create("rdbox", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  bool sealable = static_cast<bool>(copy);
+  char self[PATH_MAX];
+  ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir = len > 0 ? std::string(self, static_cast<std::size_t>(len)) : std::string();
+  dir = dir.substr(0, dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/'));
+  for (const std::string& d : {dir, std::string("/tmp")})
+    if (!copy && !d.empty()) copy.reset(::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0500));
+  if (!copy) return Error::sys("a private copy of rdbox", errno);
+  for (off_t done = 0; done < size;) {
+    ssize_t n = ::sendfile(copy.get(), exe, nullptr, static_cast<std::size_t>(size - done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::sys("a private copy of rdbox: copy", n < 0 ? errno : EIO);
+    done += n;
+  }
+  if (sealable) {
+    if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0) return Error::sys("a private copy of rdbox: seal", errno);
+    return copy;
+  }
+  Fd ro(::open(("/proc/self/fd/" + std::to_string(copy.get())).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ro) return Error::sys("a private copy of rdbox: reopen", errno);
+  return ro;
+}
+
+// Re-executes rdbox, same argv and environment, from a private copy of its binary;
 // returns only when it runs from one already (or with the error that prevented it).
 Status reexec_from_sealed_copy() {
   Fd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!exe) return Error::sys("/proc/self/exe", errno);
-  if (runs_from_sealed_copy(exe.get())) return ok();
+  if (runs_from_private_copy(exe.get())) return ok();
   auto cmdline = read_small_file("/proc/self/cmdline", "rdbox's command line");
   if (!cmdline) return cmdline.error();
   std::vector<char*> argv;
   for (std::size_t i = 0; i < cmdline->size(); i += std::strlen(cmdline->data() + i) + 1) argv.push_back(&(*cmdline)[i]);
   argv.push_back(nullptr);
-  Fd copy(static_cast<int>(::memfd_create("rdbox", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
-  if (!copy) return Error::sys("a sealed copy of rdbox: memfd_create", errno);
   struct stat st {};
-  if (::fstat(exe.get(), &st) != 0) return Error::sys("a sealed copy of rdbox: /proc/self/exe", errno);
-  for (off_t done = 0; done < st.st_size;) {
-    ssize_t n = ::sendfile(copy.get(), exe.get(), nullptr, static_cast<std::size_t>(st.st_size - done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Error::sys("a sealed copy of rdbox: copy", n < 0 ? errno : EIO);
-    done += n;
-  }
-  if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0)
-    return Error::sys("a sealed copy of rdbox: seal", errno);
-  ::fexecve(copy.get(), argv.data(), environ);
-  return Error::sys("a sealed copy of rdbox: execute", errno);
+  if (::fstat(exe.get(), &st) != 0) return Error::sys("a private copy of rdbox: /proc/self/exe", errno);
+  auto copy = private_copy(exe.get(), st.st_size);
+  if (!copy) return copy.error();
+  ::fexecve(copy->get(), argv.data(), environ);
+  return Error::sys("a private copy of rdbox: execute", errno);
 }
 
 // rdbox and its clones not dumpable: no process of the container (same uid, caps no more

@@ -1393,3 +1393,18 @@ TEST_F(Oci, SecurityAWorkdirThroughAProcMagicLinkIsRefused) {
   EXPECT_EQ(ok.out, "/tmp\n") << ok.err;
   EXPECT_EQ(run(oci({"delete", "--force", "w2"})).exit_code, 0);
 }
+
+// Where memfds may not be executed (vm.memfd_noexec = 2, per PID namespace) rdbox runs
+// from an unlinked O_TMPFILE copy instead: containers still start, from a private copy.
+TEST_F(Oci, SecurityThePrivateCopyWorksWhereMemfdsAreNoexec) {
+  if (!is_root() || !file_exists("/proc/sys/vm/memfd_noexec"))
+    GTEST_SKIP() << "needs root (a PID namespace to set vm.memfd_noexec in) and Linux 6.3+";
+  std::string b = bundle({"sh", "-c", "echo inside"});
+  std::string cmd = "mount -t proc proc /proc && echo 2 > /proc/sys/vm/memfd_noexec && "
+                    "exec \"$0\" --root \"$1\" run --bundle \"$2\" nx1";
+  Process p = Process::start_program({"/usr/bin/unshare", "-pfm", "--propagation", "private", "/bin/sh", "-c", cmd,
+                                      rdbox_binary(), root(), b});
+  Result r = p.finish();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "inside\n");
+}
