@@ -601,15 +601,17 @@ std::string read_terminal(int master, const std::string& needle) {
 // runtime-tools' linux_masked_paths, linux_readonly_paths and mounts: a masked path
 // beneath another masked one (hidden already), a read-only one beneath another, and a
 // bind mount given filesystem options (meaningless to a bind: ignored, as runc does).
+// The bind's destination exists in the image (/run): a missing one would be made in the
+// shared rootfs/ by the root run, which the rootless run's copy may predate.
 TEST_F(Oci, NestedMasksAndBindMountDataOptions) {
   std::string data = tmp.mkdir("data");
   std::ofstream(data + "/f") << "x";
   std::string b = bundle({"sh", "-c", "ls -A /mnt | wc -l; ls /home/sub 2>&1 >/dev/null | grep -c 'No such'; "
-                                      "cat /data/f; echo; mkdir /data/d 2>/dev/null && echo rw || echo ro"},
+                                      "cat /run/f; echo; mkdir /run/d 2>/dev/null && echo rw || echo ro"},
                          [&](json& c) {
                            c["linux"]["maskedPaths"] = {"/mnt", "/mnt/a/b", "/home", "/home/sub"};
-                           c["linux"]["readonlyPaths"] = {"/data", "/data/deeper"};
-                           c["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", data},
+                           c["linux"]["readonlyPaths"] = {"/run", "/run/deeper"};
+                           c["mounts"].push_back({{"destination", "/run"}, {"type", "bind"}, {"source", data},
                                                   {"options", {"rbind", "mode=755", "size=1k"}}});
                          });
   Result r = run(oci({"run", "--bundle", b, "m1"}));
