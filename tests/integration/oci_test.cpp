@@ -1410,3 +1410,24 @@ TEST_F(Oci, SecurityThePrivateCopyWorksWhereMemfdsAreNoexec) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "inside\n");
 }
+
+// Installed on a read-only mount, rdbox's binary cannot be rewritten through
+// /proc/PID/exe (EROFS), so create runs it as it is: no private copy (its ~2 ms saved).
+TEST_F(Oci, OnAReadOnlyMountRdboxRunsWithoutAPrivateCopy) {
+  if (!is_root()) GTEST_SKIP() << "needs root (a read-only bind mount in a mount namespace of its own)";
+  std::string copy = tmp / "rdbox-ro";
+  std::filesystem::copy_file(rdbox_binary(), copy);
+  ::chmod(copy.c_str(), 0755);
+  std::string b = bundle({"sleep", "30"});
+  std::string script =
+      "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" || exit 9\n"
+      "\"$0\" --root \"$1\" create --bundle \"$2\" --pid-file \"$3\" ro1 >/dev/null 2>&1 </dev/null || exit 10\n"
+      "readlink /proc/$(cat \"$3\")/exe\n"
+      "\"$0\" --root \"$1\" delete --force ro1\n";
+  std::string pidfile = tmp / "ro1.pid";
+  Result r = Process::start_program({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script,
+                                     copy, root(), b, pidfile})
+                 .finish();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, copy + "\n") << r.err;
+}
