@@ -975,24 +975,9 @@ Expected<std::vector<int>> processes(const Globals& g, const std::string& id) {
   return container_pids(*st);
 }
 
-Expected<int> exec(const Globals& g, const ExecArgs& a) {
-  if (auto s = reexec_from_sealed_copy(); !s) return s.error();
-  ContainerState st;
-  {
-    auto dir = ContainerDir::open(root_of(g), a.id);
-    if (!dir) return dir.error();
-    auto s = dir->read();
-    if (!s) return s.error();
-    st = *s;
-  }  // the lock is not held while the process runs
-  if (st.status == "stopped") return Error::input("container \"" + a.id + "\"", "is stopped: nothing to exec in");
-  if (auto s = check_outside_rdbox(st.pid); !s) return s.error();  // its namespaces would be rdbox's own
-  if (st.status == "paused" && !a.ignore_paused)
-    return Error::input("container \"" + a.id + "\"", "is paused: resume it first (or exec --ignore-paused)");
-  auto b = load_bundle(st.bundle, false);
-  if (!b) return b.error();
-  ProcessConfig pc = b->config.processes[0];
-  ProcessExtras extras = b->process;
+// The exec'd process: the container's, or the --process JSON's, with the command line's
+// overrides (its args, --tty, --cwd, --env, --user, --cap, --no-new-privs, --preserve-fds).
+Status exec_process(const ExecArgs& a, ProcessConfig& pc, ProcessExtras& extras) {
   if (!a.process_file.empty()) {
     auto text = read_small_file(a.process_file, "--process");
     if (!text) return text.error();
@@ -1039,18 +1024,12 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
   pc.preserve_fds = a.preserve_fds;
   if (extras.terminal && a.detach && a.console_socket.empty())
     return Error::input("--tty", "with --detach needs --console-socket");
+  return ok();
+}
 
-  SandboxConfig c;
-  c.launch.mode = Mode::clone;
-  c.launch.start_gate = true;
-  c.launch.die_with_parent = !a.detach;
-  c.launch.new_session = true;
-  c.launch.console = extras.terminal && !a.console_socket.empty();
-  c.origins.user = "process.user";
-  c.seccomp_profile = b->config.seccomp_profile;
-  c.seccomp_name = b->config.seccomp_name;
-  c.confinement = "container";
-  std::string base = "/proc/" + std::to_string(st.pid) + "/ns/";
+// Every namespace of the container's init that is not rdbox's own, to be joined by path.
+Status container_namespaces(pid_t init, SandboxConfig& c) {
+  std::string base = "/proc/" + std::to_string(init) + "/ns/";
   for (const auto& k : kNsKinds) {
     std::string path = base + (k.flag == CLONE_NEWTIME ? std::string("time") : std::string(k.proc_name));
     unsigned long long theirs = ns_inode(path);
@@ -1061,6 +1040,66 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
     if (!theirs || theirs == ours) continue;
     c.namespaces.push_back({k.flag, path, std::string("the container's ") + k.proc_name + " namespace"});
   }
+  return ok();
+}
+
+// A detached exec: the process's setup, until its exec (EOF on the report pipe with no
+// failure record first); a failure ends it and is the error.
+Status await_exec(Instance::Detached& d, const Plan& p) {
+  for (;;) {
+    StubRecord r{};
+    ssize_t got;
+    do got = ::read(d.report.get(), &r, sizeof r);
+    while (got < 0 && errno == EINTR);
+    if (got == 0) break;
+    if (got != static_cast<ssize_t>(sizeof r)) break;
+    if (r.severity == kFatal) {
+      take_down(d);
+      std::string what = describe_failure(p, static_cast<Step>(r.step), r.item, r.err);
+      return Error::sys(what, r.err);
+    }
+  }
+  return ok();
+}
+
+// The exec'd process's sandbox before its namespaces: cloned behind a start gate into
+// a session of its own, with the container's seccomp profile.
+SandboxConfig exec_config(const ExecArgs& a, const SandboxConfig& container, bool terminal) {
+  SandboxConfig c;
+  c.launch.mode = Mode::clone;
+  c.launch.start_gate = true;
+  c.launch.die_with_parent = !a.detach;
+  c.launch.new_session = true;
+  c.launch.console = terminal && !a.console_socket.empty();
+  c.origins.user = "process.user";
+  c.seccomp_profile = container.seccomp_profile;
+  c.seccomp_name = container.seccomp_name;
+  c.confinement = "container";
+  return c;
+}
+
+Expected<int> exec(const Globals& g, const ExecArgs& a) {
+  if (auto s = reexec_from_sealed_copy(); !s) return s.error();
+  ContainerState st;
+  {
+    auto dir = ContainerDir::open(root_of(g), a.id);
+    if (!dir) return dir.error();
+    auto s = dir->read();
+    if (!s) return s.error();
+    st = *s;
+  }  // the lock is not held while the process runs
+  if (st.status == "stopped") return Error::input("container \"" + a.id + "\"", "is stopped: nothing to exec in");
+  if (auto s = check_outside_rdbox(st.pid); !s) return s.error();  // its namespaces would be rdbox's own
+  if (st.status == "paused" && !a.ignore_paused)
+    return Error::input("container \"" + a.id + "\"", "is paused: resume it first (or exec --ignore-paused)");
+  auto b = load_bundle(st.bundle, false);
+  if (!b) return b.error();
+  ProcessConfig pc = b->config.processes[0];
+  ProcessExtras extras = b->process;
+  if (auto s = exec_process(a, pc, extras); !s) return s.error();
+
+  SandboxConfig c = exec_config(a, b->config, extras.terminal);
+  if (auto s = container_namespaces(st.pid, c); !s) return s.error();
   c.processes.push_back(std::move(pc));
   std::optional<NamespaceEntry> pid_by_stub;
   if (auto s = join_pid_namespace(c, &pid_by_stub); !s) return s.error();
@@ -1102,27 +1141,14 @@ Expected<int> exec(const Globals& g, const ExecArgs& a) {
     if (auto s = write_pid_file(a.pid_file, inst.value()->pid()); !s) return s.error();
     Outcome out;
     inst.value()->wait(*sup.value(), out, {});
-    if (out.kind == OutcomeKind::setup_failed || out.kind == OutcomeKind::spawn_failed)
-      return Error::input("exec", out.message);
-    if (out.kind == OutcomeKind::exec_failed) return Error::input("exec", out.message);
+    bool failed_to_run = out.kind == OutcomeKind::setup_failed || out.kind == OutcomeKind::spawn_failed ||
+                         out.kind == OutcomeKind::exec_failed;
+    if (failed_to_run) return Error::input("exec", out.message);
     return out.exit_code();
   }
   if (auto s = inst.value()->start(); !s) return s.error();
   Instance::Detached d = inst.value()->detach();
-  // Until exec: EOF on the report pipe with no failure record first.
-  for (;;) {
-    StubRecord r{};
-    ssize_t got;
-    do got = ::read(d.report.get(), &r, sizeof r);
-    while (got < 0 && errno == EINTR);
-    if (got == 0) break;
-    if (got != static_cast<ssize_t>(sizeof r)) break;
-    if (r.severity == kFatal) {
-      take_down(d);
-      std::string what = describe_failure(p.value(), static_cast<Step>(r.step), r.item, r.err);
-      return Error::sys(what, r.err);
-    }
-  }
+  if (auto s = await_exec(d, p.value()); !s) return s.error();
   if (auto s = write_pid_file(a.pid_file, d.pid); !s) return s.error();
   return 0;
 }

@@ -172,20 +172,17 @@ out=$(cri logs "$c1" 2>&1)
 [[ $out == started ]] && ok "logs" || fail "logs: [$out]"
 # UpdateContainerResources: crictl update → rdbox update, read back from the host.
 pid1=$(cri inspect "$c1" 2>/dev/null | sed -n 's/^ *"pid": \([0-9]*\).*/\1/p' | head -1)
+# The limit's file: v1's memory hierarchy where the host has one, else the v2 directory.
+limit=
 mem=$(awk -F: '$2 == "memory" {print $3}' "/proc/$pid1/cgroup" 2>/dev/null)
-if [[ -n $mem && -f /sys/fs/cgroup/memory$mem/memory.limit_in_bytes ]]; then
+[[ -n $mem ]] && limit=/sys/fs/cgroup/memory$mem/memory.limit_in_bytes
+[[ -f $limit ]] || limit=/sys/fs/cgroup/unified$(awk -F: '$1 == "0" {print $3}' "/proc/$pid1/cgroup" 2>/dev/null)/memory.max
+if [[ -n $pid1 && -f $limit ]]; then
   cri update --memory 67108864 "$c1" >/dev/null 2>&1
-  got=$(cat "/sys/fs/cgroup/memory$mem/memory.limit_in_bytes")
-  [[ $got == 67108864 ]] && ok "update --memory (the container's memory cgroup)" || fail "update --memory: [$got] in $mem"
+  got=$(cat "$limit")
+  [[ $got == 67108864 ]] && ok "update --memory ($limit)" || fail "update --memory: [$got] in $limit"
 else
-  mem=$(awk -F: '$1 == "0" {print $3}' "/proc/$pid1/cgroup" 2>/dev/null)
-  if [[ -n $pid1 && -f /sys/fs/cgroup/unified$mem/memory.max ]]; then
-    cri update --memory 67108864 "$c1" >/dev/null 2>&1
-    got=$(cat "/sys/fs/cgroup/unified$mem/memory.max")
-    [[ $got == 67108864 ]] && ok "update --memory (v2)" || fail "update --memory: [$got] in $mem"
-  else
-    echo "skip update --memory: no memory cgroup found for pid [$pid1]"
-  fi
+  echo "skip update --memory: no memory cgroup found for pid [$pid1]"
 fi
 if command -v script >/dev/null; then
   out=$(timeout 30 script -qec "$crictl --config $work/crictl.yaml exec -it $c1 sh -c 'test -t 0 && test -t 1 && echo isatty'" /dev/null 2>&1)
