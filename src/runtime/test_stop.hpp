@@ -5,6 +5,9 @@
 //
 // Points, in the order a run reaches them:
 //   cgroup      the run's cgroup is made, no child yet
+//   gate        spawn mode: glibc's child waits at the guard's gate, its pid not yet known
+//   gated       spawn mode: the guard has a pidfd of it, the gate still closed
+//               (these two: rdbox waits inside posix_spawn, so the guard SIGKILLs it)
 //   spawned     the child exists (fork/clone: waiting at its barrier or running its steps;
 //               vfork modes and spawn: it has execed already), before the handshakes
 //   maps        the id maps are written, the child still waits at the map barrier

@@ -171,7 +171,8 @@ Status open_channels(const Plan& plan, PlanView& view, Launch& l, ChildEnds& c) 
 // The creation primitive itself, timed, with every signal blocked across it: no handler of
 // rdbox's (or of a library host's) may run in a child that shares this memory; the stub
 // resets dispositions and sets the command's mask itself.
-Status call_primitive(const Plan& plan, PlanView& view, ChildStack& stack, Launch& l, Step* failed_step) {
+Status call_primitive(const Plan& plan, PlanView& view, ChildStack& stack, Launch& l, Step* failed_step,
+                      SpawnGuard* guard) {
   ThreadUsage u0 = own_usage();
   pid_t pid = -1;
   int pidfd = -1, spawn_rc = 0;
@@ -184,7 +185,7 @@ Status call_primitive(const Plan& plan, PlanView& view, ChildStack& stack, Launc
     case Mode::fork: pid = spawn_fork(&view); break;
     case Mode::vfork: pid = spawn_vfork(&view); break;
     case Mode::clone: pid = spawn_clone(&view, plan.clone_flags, stack.top(), stack.usable(), &pidfd); break;
-    case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item); break;
+    case Mode::spawn: spawn_rc = spawn_posix(plan, &view, &pid, &exec_item, guard); break;
   }
   l.t_spawned_ns = now_ns();
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
@@ -284,8 +285,8 @@ Expected<Launch> launch(const Plan& plan, PlanView& view, ChildStack& stack, Ste
       return s.error();
     }
   }
-  if (auto s = call_primitive(plan, view, stack, l, failed_step); !s) return s.error();
-  if (guard && l.pidfd) guard->arm(l.pidfd.get());  // the window before this: docs/reliability.md
+  if (auto s = call_primitive(plan, view, stack, l, failed_step, guard); !s) return s.error();
+  if (guard && l.pidfd) guard->arm(l.pidfd.get());  // until here, the gate's pidfd: docs/reliability.md
   test_stop_at("spawned");
   bool child_failed = await_handshakes(plan, view, l);
   if (plan.parent_maps) {

@@ -76,6 +76,6 @@ pid_t spawn_fork(const PlanView* view);
 pid_t spawn_vfork(const PlanView* view);
 pid_t spawn_clone(const PlanView* view, std::uint64_t flags, void* stack_top, std::size_t stack_size, int* pidfd_out);
 // posix_spawn: returns 0 and sets *pid, or an errno; `exec_item` is the candidate tried.
-int spawn_posix(const Plan& plan, const PlanView* view, pid_t* pid, std::size_t* exec_item);
+int spawn_posix(const Plan& plan, const PlanView* view, pid_t* pid, std::size_t* exec_item, SpawnGuard* guard);
 
 }  // namespace rdbox

@@ -1,13 +1,17 @@
 // posix_spawn(3): glibc creates the child (CLONE_VM|CLONE_VFORK internally) and runs its
 // own child code, so the stub's steps are expressed as spawn attributes and file actions.
-// PR_SET_PDEATHSIG has no such attribute: documented in the README.
+// PR_SET_PDEATHSIG has no such attribute: the spawn guard stands in for it (guard.hpp),
+// its gate the first file action.
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
+#include "guard.hpp"
 #include "launch.hpp"
 
 namespace rdbox {
@@ -27,8 +31,27 @@ struct SpawnSetup {
 };
 }  // namespace
 
-int spawn_posix(const Plan& plan, const PlanView* v, pid_t* pid, std::size_t* exec_item) {
+// One posix_spawn through the guard's gate (when there is one).
+int spawn_gated(SpawnGuard* guard, pid_t* pid, const char* path, const SpawnSetup& s, const char* const* argv,
+                const char* const* envp) {
+  const char* exec = guard ? guard->gate_path(path) : path;
+  int rc = ::posix_spawn(pid, exec, &s.actions, &s.attr, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+  if (guard) guard->after(rc);
+  return rc;
+}
+
+int spawn_posix(const Plan& plan, const PlanView* v, pid_t* pid, std::size_t* exec_item, SpawnGuard* guard) {
   SpawnSetup s;
+  if (guard && guard->gate_fd() >= 0) {
+    // First of all, the child opens the gate's file (as a descriptor of its own, closed
+    // at once): the open waits while the guard holds its lease.
+    char gate[40];
+    std::snprintf(gate, sizeof gate, "/proc/self/fd/%d", guard->gate_fd());
+    posix_spawn_file_actions_addopen(&s.actions, guard->gate_slot(), gate, O_RDONLY | O_CLOEXEC, 0);
+    posix_spawn_file_actions_addclose(&s.actions, guard->gate_slot());
+  } else {
+    guard = nullptr;
+  }
   sigset_t empty, reset;
   sigemptyset(&empty);
   sigemptyset(&reset);
@@ -64,13 +87,11 @@ int spawn_posix(const Plan& plan, const PlanView* v, pid_t* pid, std::size_t* ex
       }
       continue;
     }
-    int rc = ::posix_spawn(pid, path, &s.actions, &s.attr, const_cast<char* const*>(v->argv),
-                           const_cast<char* const*>(v->envp));
+    int rc = spawn_gated(guard, pid, path, s, v->argv, v->envp);
     if (rc == ENOEXEC) {
       // No #! line: run it with /bin/sh, as execvp does (glibc's posix_spawn does not).
       v->sh_argv[1] = path;
-      rc = ::posix_spawn(pid, v->sh_argv[0], &s.actions, &s.attr, const_cast<char* const*>(v->sh_argv),
-                         const_cast<char* const*>(v->envp));
+      rc = spawn_gated(guard, pid, v->sh_argv[0], s, v->sh_argv, v->envp);
     }
     if (rc == 0) return 0;
     if (rc == EACCES) {
