@@ -86,8 +86,9 @@ RDBOX_NO_SANITIZE void test_kill_at(const SpawnGuard::Shared* s, int point) {
 
 RDBOX_NO_SANITIZE int guard_main(void* arg) {
   auto* s = static_cast<SpawnGuard::Shared*>(arg);
-  // Every signal blocked (the handlers are copies of rdbox's, for rdbox's stack): only
-  // SIGKILL ends the guard; the two it waits for are taken by rt_sigtimedwait.
+  // Every signal blocked from birth (start()), the handlers being copies of rdbox's, for
+  // rdbox's stack: only SIGKILL ends the guard; the two it waits for are taken by
+  // rt_sigtimedwait. (sigfillset leaves out glibc's two internal signals: block them too.)
   unsigned long all = ~0UL;
   sys::call(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8);
   unsigned long signals = (1UL << (kDeathSignal - 1)) | (1UL << (kGateSignal - 1));
@@ -141,9 +142,15 @@ Status SpawnGuard::start() {
   if (gate_) slot_.reset(::fcntl(gate_.get(), F_DUPFD_CLOEXEC, 0));
   shared_->gate = gate_ && slot_ ? gate_.get() : -1;
   int pidfd = -1;
+  // Born with every signal blocked: the gate's signal can come before the guard has run
+  // a single instruction (it did under TSan), and its action is a copy of rdbox's.
+  sigset_t all, old_mask;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
   // Raw (raw_clone.hpp): under TSan glibc's clone() would run the runtime's fork
   // handling in this CLONE_VM child, on the calling thread's TSan state.
   long pid = rdbox_clone(CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, stack_.top(), &pidfd, guard_main, shared_.get());
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   if (pid < 0) return Error::sys("spawn guard", static_cast<int>(-pid));
   pid_ = static_cast<pid_t>(pid);
   pidfd_.reset(pidfd);
