@@ -1,7 +1,7 @@
-// The OCI runtime command line (runc's): global options, then one subcommand. Parsed by
-// hand, as Go's flag package parses runc's: `--flag value`, `--flag=value`, `-flag`, flags
-// before the positional arguments. Unknown global flags are skipped (engines pass flags
-// of newer runcs); an unknown subcommand flag is an error. Every error is one line on
+// The OCI runtime command line (runc's): global options, then one subcommand, its words
+// parsed by oci_words.cpp (pure; fuzzed by tests/fuzz/fuzz_oci_args.cpp), acted on here.
+// Unknown global flags are skipped (engines pass flags of newer runcs); an unknown
+// subcommand flag is an error. Every error is one line on
 // stderr (and in --log, as JSON with --log-format json) and exit status 1.
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "cli/oci_words.hpp"
 #include "oci/config.hpp"
 #include "oci/runtime.hpp"
 #include "oci/state.hpp"
@@ -25,59 +26,6 @@ namespace rdbox::cli {
 namespace {
 
 constexpr int kOciFailed = 1;
-
-struct FlagDef {
-  const char* names;  // "-b,--bundle"
-  bool takes_value;
-};
-
-bool name_in(std::string_view names, std::string_view word) {
-  while (!names.empty()) {
-    auto comma = names.find(',');
-    if (names.substr(0, comma) == word) return true;
-    if (comma == std::string_view::npos) break;
-    names.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-// "-root" is "--root" (Go's flags take either); "--x=v" splits.
-struct Word {
-  std::string name;
-  std::optional<std::string> value;
-};
-Word split_word(std::string_view w) {
-  Word out;
-  auto eq = w.find('=');
-  std::string name(w.substr(0, eq));
-  if (name.size() > 2 && name[0] == '-' && name[1] != '-') name = "-" + name;
-  out.name = name;
-  if (eq != std::string_view::npos) out.value = std::string(w.substr(eq + 1));
-  return out;
-}
-// A one-letter short option stays "-b".
-std::string canonical(const std::string& n) {
-  if (n.size() == 3 && n[0] == '-' && n[1] == '-') return n.substr(1);
-  return n;
-}
-
-constexpr FlagDef kGlobalFlags[] = {{"--root", true},          {"--log", true},
-                                    {"--log-format", true},    {"--debug", false},
-                                    {"--systemd-cgroup", false}, {"--cgroup-manager", true},
-                                    {"--rootless", true},      {"--criu", true}};
-
-const FlagDef* find_flag(const FlagDef* defs, std::size_t n, const std::string& name) {
-  for (std::size_t i = 0; i < n; ++i)
-    if (name_in(defs[i].names, name)) return &defs[i];
-  return nullptr;
-}
-
-bool is_oci_subcommand(std::string_view s) {
-  for (const char* c : {"create", "start", "state", "kill", "delete", "exec", "list", "ps", "features", "spec", "pause",
-                        "resume", "update", "events", "checkpoint", "restore"})
-    if (s == c) return true;
-  return false;
-}
 
 struct Logger {
   int fd = -1;
@@ -118,69 +66,6 @@ void oci_warn(const std::string& msg) {
   if (g_log.debug) write_all(2, "rdbox: warning: " + one + "\n");
 }
 
-// One subcommand's words: flags (until the first positional or "--") and positionals.
-struct Parsed {
-  std::vector<std::pair<std::string, std::string>> flags;  // canonical name, value ("true" for a bool)
-  std::vector<std::string> positional;
-  std::string error;
-  bool has(std::string_view names) const {
-    for (const auto& f : flags)
-      if (name_in(names, f.first) && f.second != "false") return true;
-    return false;
-  }
-  std::string get(std::string_view names, std::string fallback = {}) const {
-    for (auto it = flags.rbegin(); it != flags.rend(); ++it)
-      if (name_in(names, it->first)) return it->second;
-    return fallback;
-  }
-  std::vector<std::string> all(std::string_view names) const {
-    std::vector<std::string> out;
-    for (const auto& f : flags)
-      if (name_in(names, f.first)) out.push_back(f.second);
-    return out;
-  }
-};
-
-Parsed parse_words(const std::string& sub, const std::vector<FlagDef>& defs, int argc, char** argv, int from) {
-  Parsed p;
-  int i = from;
-  for (; i < argc; ++i) {
-    std::string w = argv[i];
-    if (w == "--") {
-      ++i;
-      break;
-    }
-    if (w.size() < 2 || w[0] != '-') break;
-    Word sw = split_word(w);
-    std::string name = canonical(sw.name);
-    const FlagDef* d = find_flag(defs.data(), defs.size(), name);
-    if (!d) {
-      p.error = sub + ": unknown option \"" + sw.name + "\"";
-      return p;
-    }
-    std::string primary(d->names);
-    primary = primary.substr(0, primary.find(','));
-    if (d->takes_value) {
-      if (sw.value) {
-        p.flags.emplace_back(name, *sw.value);
-      } else if (i + 1 < argc) {
-        p.flags.emplace_back(name, argv[++i]);
-      } else {
-        p.error = sub + ": " + sw.name + " needs a value";
-        return p;
-      }
-    } else {
-      if (sw.value && *sw.value != "true" && *sw.value != "false") {
-        p.error = sub + ": " + sw.name + " takes true or false, not \"" + *sw.value + "\"";
-        return p;
-      }
-      p.flags.emplace_back(name, sw.value.value_or("true"));
-    }
-  }
-  for (; i < argc; ++i) p.positional.push_back(argv[i]);
-  return p;
-}
-
 std::optional<int> parse_count(const std::string& text) {
   if (text.empty() || text.size() > 6) return std::nullopt;
   int n = 0;
@@ -201,18 +86,8 @@ int need_ids(const std::string& sub, const Parsed& p, std::size_t min, std::size
 
 int status_of(const Status& s) { return s ? 0 : oci_fail(s.error().what()); }
 
-const std::vector<FlagDef> kCreateFlags = {{"-b,--bundle", true},         {"--pid-file", true},
-                                           {"--console-socket", true},    {"--preserve-fds", true},
-                                           {"--no-pivot", false},         {"--no-new-keyring", false},
-                                           {"--pidfd-socket", true},      {"-h,--help", false}};
-
 int cmd_create_or_run(const oci::Globals& g, const std::string& sub, int argc, char** argv, int from) {
-  std::vector<FlagDef> defs = kCreateFlags;
-  if (sub == "run") {
-    defs.push_back({"-d,--detach", false});
-    defs.push_back({"--keep", false});
-  }
-  Parsed p = parse_words(sub, defs, argc, argv, from);
+  Parsed p = parse_words(sub, *subcommand_flags(sub), argc, argv, from);
   if (!p.error.empty()) return oci_fail(p.error);
   if (int rc = need_ids(sub, p, 1, 1)) return rc;
   oci::CreateArgs a;
@@ -234,13 +109,7 @@ int cmd_create_or_run(const oci::Globals& g, const std::string& sub, int argc, c
 }
 
 int cmd_exec(const oci::Globals& g, int argc, char** argv, int from) {
-  const std::vector<FlagDef> defs = {
-      {"-p,--process", true},   {"-d,--detach", false},     {"--pid-file", true},       {"-t,--tty", false},
-      {"--console-socket", true}, {"--cwd", true},          {"-e,--env", true},         {"-u,--user", true},
-      {"-c,--cap", true},       {"--no-new-privs", false},  {"--preserve-fds", true},   {"-g,--additional-gids", true},
-      {"--process-label", true}, {"--apparmor", true},      {"--cgroup", true},         {"--ignore-paused", false},
-      {"--pidfd-socket", true}};
-  Parsed p = parse_words("exec", defs, argc, argv, from);
+  Parsed p = parse_words("exec", *subcommand_flags("exec"), argc, argv, from);
   if (!p.error.empty()) return oci_fail(p.error);
   if (p.positional.empty()) return oci_fail("exec: needs the container ID");
   oci::ExecArgs a;
@@ -272,7 +141,7 @@ int cmd_exec(const oci::Globals& g, int argc, char** argv, int from) {
 }
 
 int cmd_list(const oci::Globals& g, int argc, char** argv, int from) {
-  Parsed p = parse_words("list", {{"-f,--format", true}, {"-q,--quiet", false}}, argc, argv, from);
+  Parsed p = parse_words("list", *subcommand_flags("list"), argc, argv, from);
   if (!p.error.empty()) return oci_fail(p.error);
   if (int rc = need_ids("list", p, 0, 0)) return rc;
   std::string format = p.get("-f,--format", "table");
@@ -318,12 +187,7 @@ std::optional<std::string> update_number(const Parsed& p, const char* names, boo
 }
 
 int cmd_update(const oci::Globals& g, int argc, char** argv, int i) {
-  Parsed p = parse_words("update",
-                         {{"-r,--resources", true}, {"--memory", true}, {"--memory-swap", true},
-                          {"--memory-reservation", true}, {"--pids-limit", true}, {"--cpu-quota", true},
-                          {"--cpu-period", true}, {"--cpu-share,--cpu-shares", true}, {"--cpuset-cpus", true},
-                          {"--cpuset-mems", true}, {"--blkio-weight", true}},
-                         argc, argv, i);
+  Parsed p = parse_words("update", *subcommand_flags("update"), argc, argv, i);
   if (!p.error.empty()) return oci_fail(p.error);
   if (int rc = need_ids("update", p, 1, 1)) return rc;
   oci::UpdateArgs a;
@@ -362,7 +226,7 @@ int cmd_update(const oci::Globals& g, int argc, char** argv, int i) {
 }
 
 int cmd_ps(const oci::Globals& g, int argc, char** argv, int from) {
-  Parsed p = parse_words("ps", {{"-f,--format", true}}, argc, argv, from);
+  Parsed p = parse_words("ps", *subcommand_flags("ps"), argc, argv, from);
   if (!p.error.empty()) return oci_fail(p.error);
   if (p.positional.empty()) return oci_fail("ps: needs the container ID");
   std::string format = p.get("-f,--format", "table");
@@ -390,7 +254,7 @@ int cmd_ps(const oci::Globals& g, int argc, char** argv, int from) {
 }
 
 int cmd_spec(int argc, char** argv, int from) {
-  Parsed p = parse_words("spec", {{"-b,--bundle", true}, {"--rootless", false}}, argc, argv, from);
+  Parsed p = parse_words("spec", *subcommand_flags("spec"), argc, argv, from);
   if (!p.error.empty()) return oci_fail(p.error);
   if (int rc = need_ids("spec", p, 0, 0)) return rc;
   std::string dir = p.get("-b,--bundle", ".");
@@ -409,67 +273,21 @@ int cmd_spec(int argc, char** argv, int from) {
 
 }  // namespace
 
-bool is_oci_invocation(int argc, char** argv) {
-  int i = 1;
-  bool oci_global = false;
-  for (; i < argc; ++i) {
-    std::string w = argv[i];
-    if (w.size() < 2 || w[0] != '-' || w == "--") break;
-    Word sw = split_word(w);
-    if (const FlagDef* d = find_flag(kGlobalFlags, std::size(kGlobalFlags), sw.name)) {
-      oci_global = true;
-      if (d->takes_value && !sw.value) ++i;
-      continue;
-    }
-    if (w == "--log-level") ++i;  // rdbox's own
-  }
-  if (i >= argc) return false;
-  std::string sub = argv[i];
-  if (is_oci_subcommand(sub)) return true;
-  if (sub != "run") return false;
-  if (oci_global) return true;
-  // `rdbox run -b DIR ID` / `--bundle DIR`: the OCI run; `rdbox run COMMAND` the command line's.
-  for (int j = i + 1; j < argc; ++j) {
-    std::string w = argv[j];
-    if (w == "--" || w.empty() || w[0] != '-') return false;
-    if (w == "-b" || w == "--bundle" || w.rfind("--bundle=", 0) == 0 || w == "-bundle" || w.rfind("-bundle=", 0) == 0)
-      return true;
-    const OptionDef* o = find_option(w, kRun);
-    if (o && o->takes_value() && w.find('=') == std::string::npos) ++j;
-  }
-  return false;
-}
-
 // The global options before the subcommand; `i` ends at the subcommand. 0, or the exit
 // code of the error said.
 int parse_globals(int argc, char** argv, oci::Globals& g, int& i) {
-  std::string log_path, log_format = "text";
-  for (i = 1; i < argc; ++i) {
-    std::string w = argv[i];
-    if (w.size() < 2 || w[0] != '-' || w == "--") break;
-    Word sw = split_word(w);
-    const FlagDef* d = find_flag(kGlobalFlags, std::size(kGlobalFlags), sw.name);
-    std::string value;
-    if (d && d->takes_value) {
-      if (sw.value) value = *sw.value;
-      else if (i + 1 < argc) value = argv[++i];
-      else return oci_fail(sw.name + " needs a value");
-    }
-    if (sw.name == "--root") g.root = value;
-    else if (sw.name == "--log") log_path = value;
-    else if (sw.name == "--log-format") log_format = value;
-    else if (sw.name == "--debug") g_log.debug = true;
-    else if (sw.name == "--systemd-cgroup") g.systemd_cgroup = sw.value.value_or("true") != "false";
-    else if (sw.name == "--cgroup-manager") g.cgroup_manager = value;
-    else if (w == "--log-level") ++i;
-    // Anything else is a flag of another runtime's: skipped, as the engines need.
+  GlobalWords w = parse_global_words(argc, argv);
+  i = w.next;
+  g_log.debug = w.debug;
+  g_log.json = w.log_format == "json";
+  if (!w.log.empty()) {  // first: engines read a runtime's errors back from its log
+    g_log.fd = ::open(w.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (g_log.fd < 0) return oci_fail("--log \"" + w.log + "\": " + std::strerror(errno));
   }
-  if (!log_path.empty()) {
-    g_log.fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (g_log.fd < 0) return oci_fail("--log \"" + log_path + "\": " + std::strerror(errno));
-  }
-  if (log_format != "text" && log_format != "json") return oci_fail("--log-format must be text or json");
-  g_log.json = log_format == "json";
+  if (!w.error.empty()) return oci_fail(w.error);
+  g.root = w.root;
+  g.systemd_cgroup = w.systemd_cgroup;
+  g.cgroup_manager = w.cgroup_manager;
   if (!g.root.empty() && g.root[0] != '/') {
     char cwd[4096];
     if (::getcwd(cwd, sizeof cwd)) g.root = std::string(cwd) + "/" + g.root;
@@ -484,10 +302,7 @@ int cmd_by_id(const oci::Globals& g, const std::string& sub, int argc, char** ar
   bool known = sub == "features" || sub == "start" || sub == "state" || sub == "kill" || sub == "delete" ||
                sub == "pause" || sub == "resume";
   if (!known) return -1;
-  std::vector<FlagDef> flags;
-  if (sub == "kill") flags = {{"-a,--all", false}, {"--pid", true}};
-  if (sub == "delete") flags = {{"-f,--force", false}};
-  Parsed p = parse_words(sub, flags, argc, argv, i);
+  Parsed p = parse_words(sub, *subcommand_flags(sub), argc, argv, i);
   if (!p.error.empty()) return oci_fail(p.error);
   if (int rc = need_ids(sub, p, sub == "features" ? 0 : 1, sub == "features" ? 0 : sub == "kill" ? 2 : 1)) return rc;
   if (sub == "features") {
