@@ -52,23 +52,11 @@ rdbox::HostFacts facts(bool root) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::vector<std::string> words{"rdbox"};
-  std::string word;
-  for (std::size_t i = 0; i < size; ++i) {
-    if (data[i] == 0) {
-      words.push_back(word);
-      word.clear();
-    } else {
-      word.push_back(static_cast<char>(data[i]));
-    }
-  }
-  if (!word.empty()) words.push_back(word);
+  std::vector<std::string> words = fuzz_words(data, size);
   if (words.size() > 64) return 0;
   for (const auto& w : words)
     if (w.find("dev/") != std::string::npos || w.find("fd/") != std::string::npos) return 0;
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = fuzz_argv(words);
   static char path[] = "PATH=/usr/bin:/bin", home[] = "HOME=/root";
   static char* env[] = {path, home, nullptr};
 

@@ -21,20 +21,8 @@ void check_error(const std::string& e) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::vector<std::string> words{"rdbox"};
-  std::string word;
-  for (std::size_t i = 0; i < size; ++i) {
-    if (data[i] == 0) {
-      words.push_back(word);
-      word.clear();
-    } else {
-      word.push_back(static_cast<char>(data[i]));
-    }
-  }
-  if (!word.empty()) words.push_back(word);
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
+  std::vector<std::string> words = fuzz_words(data, size);
+  std::vector<char*> argv = fuzz_argv(words);
   int argc = static_cast<int>(words.size());
 
   (void)rdbox::cli::is_oci_invocation(argc, argv.data());
