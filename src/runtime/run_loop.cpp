@@ -288,7 +288,15 @@ void RunLoop::reap() {
     }
   }
   if (!sup_.options().reap_orphans) return;
-  while (waitid_ru(P_ALL, 0, &si, WEXITED | WNOHANG, &ru) == 0 && si.si_pid != 0) {
+  test_stop_once_at("orphans");
+  // Orphans re-parented to rdbox (a subreaper), one by one: looked at first (WNOWAIT), for
+  // the command may have exited since the loop above, and reaping it here would leave its
+  // pidfd readable with nothing to wait for: rdbox spun on it and never ended (seen as a
+  // hang of StopAndContinueEventsInJson/vfork). The command is left to the loop above.
+  while (waitid_ru(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, nullptr) == 0 && si.si_pid != 0 &&
+         (si.si_pid != l_.pid || b_.done())) {
+    pid_t orphan = si.si_pid;
+    if (waitid_ru(P_PID, static_cast<id_t>(orphan), &si, WEXITED | WNOHANG, &ru) != 0) break;
   }
 }
 

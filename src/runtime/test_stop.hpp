@@ -14,6 +14,8 @@
 //   launched    the launch is complete (barrier released), the start gate still closed
 //   exec        rdbox has seen the command's exec (the report pipe hung up)
 //   exited      the command has been reaped, before the sweep of what it left behind
+//   orphans     (once) the loop has waited for the command, before it reaps orphans: a
+//               command that ends then must still be reaped as the command
 #pragma once
 
 #include <signal.h>
@@ -26,6 +28,16 @@ namespace rdbox {
 inline void test_stop_at(const char* point) {
   static const char* const wanted = std::getenv("RDBOX_TEST_STOP_AT");
   if (wanted && std::strcmp(wanted, point) == 0) ::kill(::getpid(), SIGSTOP);
+}
+
+// The same, the first time only (a point a run may pass many times).
+inline void test_stop_once_at(const char* point) {
+  static bool done = false;
+  if (done) return;
+  static const char* const wanted = std::getenv("RDBOX_TEST_STOP_AT");
+  if (!wanted || std::strcmp(wanted, point) != 0) return;
+  done = true;
+  ::kill(::getpid(), SIGSTOP);
 }
 
 }  // namespace rdbox
