@@ -386,33 +386,13 @@ Expected<Plan> plan(const Spec& spec, char** environ_in, const HostFacts& facts)
   return plan(to_config(spec, environ_in), facts);
 }
 
-Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
-  Plan p;
+namespace {
+
+// Capabilities, rlimits and seccomp. What the command holds unless told otherwise: every
+// capability in a new user namespace (or one joined by path: setns gives them all), else
+// what rdbox holds. Nothing can be given beyond it.
+Status plan_confinement(const SandboxConfig& c, Plan& p) {
   const ProcessConfig& pc = c.processes.at(0);
-  p.mode = c.launch.mode;
-  p.clone_flags = c.launch.mode == Mode::clone ? c.launch.clone_flags : 0;
-  long page = ::sysconf(_SC_PAGESIZE);
-  p.stack_size = (c.launch.stack_size + page - 1) / page * page;
-  plan_command(pc, p);
-  if (auto s = reserve_preserved(pc, c.origins.preserve_fds, p); !s) return s.error();
-  // Signals the stub puts back to SIG_DFL: the ignored and the caught ones (HostFacts).
-  p.ignored_signals = facts.non_default_signals;
-  if (p.clone_flags & CLONE_SIGHAND) p.ignored_signals = 0;  // the table is rdbox's own: leave it
-  p.take_tty = facts.tty_foreground;
-  p.trace = c.launch.trace;
-  if (p.trace) p.host_ns = namespace_inodes();
-  p.setup_in = "child: the exec stub";
-  if (c.launch.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
-  if (auto s = plan_namespaces(c, p, facts); !s) return s.error();
-  if (auto s = plan_mounts(c, p); !s) return s.error();
-  if (c.pipeline)
-    if (auto s = plan_stages(c, p); !s) return s.error();
-  // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
-  p.die_with_parent = c.launch.die_with_parent;
-  p.timeout_s = c.timeout.seconds;
-  // What the command holds unless told otherwise: every capability in a new user
-  // namespace (or one joined by path: setns gives them all), else what rdbox holds.
-  // Nothing can be given beyond it.
   std::uint64_t held = ~std::uint64_t{0};
   bool joins_user = false;
   for (auto k : p.join_kinds) joins_user = joins_user || k == CLONE_NEWUSER;
@@ -445,18 +425,54 @@ Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
     p.seccomp = std::move(prog->filter);
     p.seccomp_name = prog->name;
   }
+  return ok();
+}
+
+// An OCI terminal: the stub makes the pty in the container and sends its master over
+// this socket pair.
+Status plan_console(const SandboxConfig& c, Plan& p) {
+  if (!c.launch.console) return ok();
+  if (!c.launch.new_session) return Error::input("console", "needs a new session (the pty becomes its controlling terminal)");
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::sys("console socket pair", errno);
+  p.console = true;
+  p.console_parent.reset(sv[0]);
+  p.console_child.reset(sv[1]);
+  return ok();
+}
+
+}  // namespace
+
+Expected<Plan> plan(const SandboxConfig& c, const HostFacts& facts) {
+  Plan p;
+  const ProcessConfig& pc = c.processes.at(0);
+  p.mode = c.launch.mode;
+  p.clone_flags = c.launch.mode == Mode::clone ? c.launch.clone_flags : 0;
+  long page = ::sysconf(_SC_PAGESIZE);
+  p.stack_size = (c.launch.stack_size + page - 1) / page * page;
+  plan_command(pc, p);
+  if (auto s = reserve_preserved(pc, c.origins.preserve_fds, p); !s) return s.error();
+  // Signals the stub puts back to SIG_DFL: the ignored and the caught ones (HostFacts).
+  p.ignored_signals = facts.non_default_signals;
+  if (p.clone_flags & CLONE_SIGHAND) p.ignored_signals = 0;  // the table is rdbox's own: leave it
+  p.take_tty = facts.tty_foreground;
+  p.trace = c.launch.trace;
+  if (p.trace) p.host_ns = namespace_inodes();
+  p.setup_in = "child: the exec stub";
+  if (c.launch.mode == Mode::spawn) p.setup_in = "child: glibc's posix_spawn (attributes and file actions)";
+  if (auto s = plan_namespaces(c, p, facts); !s) return s.error();
+  if (auto s = plan_mounts(c, p); !s) return s.error();
+  if (c.pipeline)
+    if (auto s = plan_stages(c, p); !s) return s.error();
+  // PID 1 sees its parent as 0 whatever happens to rdbox: it checks a pipe instead.
+  p.die_with_parent = c.launch.die_with_parent;
+  p.timeout_s = c.timeout.seconds;
+  if (auto s = plan_confinement(c, p); !s) return s.error();
   p.kill_after_s = c.timeout.kill_after;
   p.start_gate = c.launch.start_gate;
   p.new_session = c.launch.new_session;
   p.controlling_tty = c.launch.controlling_tty && !c.launch.console;
-  if (c.launch.console) {
-    if (!c.launch.new_session) return Error::input("console", "needs a new session (the pty becomes its controlling terminal)");
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::sys("console socket pair", errno);
-    p.console = true;
-    p.console_parent.reset(sv[0]);
-    p.console_child.reset(sv[1]);
-  }
+  if (auto s = plan_console(c, p); !s) return s.error();
   p.groups = pc.groups;
   // With CLONE_FILES | CLONE_VFORK the stub shares rdbox's fd table and cannot drop
   // rdbox's end of the pipe; rdbox is suspended until exec there anyway.

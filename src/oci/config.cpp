@@ -689,27 +689,22 @@ Expected<ProcessConfig> parse_process(std::string_view json_text, ProcessExtras*
   return pc;
 }
 
-Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& opts) {
-  auto parsed = parse_json_object(json_text, "config.json");
-  if (!parsed) return parsed.error();
-  const json& j = *parsed;
-  Bundle b;
-  b.bundle_dir = opts.bundle_dir;
-  SandboxConfig& c = b.config;
-  c.origins = {"root.path", "linux.uidMappings", "linux.gidMappings", "process.user", "--preserve-fds"};
-  c.confinement = "container";
-  c.launch.mode = Mode::clone;
-  c.launch.die_with_parent = false;
-  c.launch.start_gate = true;
-  c.root_create_targets = true;  // as runc: a mount's missing target is made in the root
+namespace {
 
+// ociVersion: required, 1.x.
+Status parse_version(const json& j, Bundle& b) {
   Field ver = at(j, "", "ociVersion");
   if (!ver.present()) return Error::input("ociVersion", "is required");
   auto v = get_string(ver);
   if (!v) return v.error();
   if (v->rfind("1.", 0) != 0) return Error::input("ociVersion", "\"" + *v + "\" is not a 1.x version rdbox reads");
   b.oci_version = *v;
+  return ok();
+}
 
+// root (required on Linux), hostname, domainname.
+Status parse_root_and_names(const json& j, const ParseOptions& opts, Bundle& b) {
+  SandboxConfig& c = b.config;
   Field root = at(j, "", "root");
   if (!root.present()) return Error::input("root", "is required on Linux");
   if (auto s = check_object(root); !s) return s.error();
@@ -729,37 +724,30 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   if (!domain) return domain.error();
   if (domain->size() > 64 || has_nul(*domain)) return Error::input("domainname", "must be at most 64 bytes");
   b.domainname = *domain;
+  return ok();
+}
 
-  ProcessConfig pc;
-  if (auto s = parse_process_object(at(j, "", "process"), pc, b.process, b.warnings, opts.require_args); !s)
-    return s.error();
-  c.processes.push_back(std::move(pc));
-
-  std::vector<MountEntry> devices;
-  if (auto s = parse_linux(at(j, "", "linux"), opts, b, devices); !s) return s.error();
-  std::vector<MountEntry> masks = std::move(c.mounts);  // parse_linux's masked and read-only paths
-  c.mounts.clear();
-
+// mounts, in order; the default devices in the /dev mounted there or in a tmpfs of their
+// own (rdbox never creates nodes in the root it was given: runtime-tools, podman and
+// containerd all mount a tmpfs there), then linux.devices, then the masks.
+Status parse_mounts(const json& j, const ParseOptions& opts, Bundle& b, std::vector<MountEntry> devices,
+                    std::vector<MountEntry> masks) {
+  SandboxConfig& c = b.config;
   Field mounts = at(j, "", "mounts");
   if (auto s = check_array(mounts); !s) return s.error();
   bool dev_mounted = false;
-  if (mounts.present()) {
-    for (std::size_t i = 0; i < mounts.v->size(); ++i) {
-      auto m = parse_mount(Field{&(*mounts.v)[i], idx("mounts", i)}, opts.bundle_dir, b.warnings);
-      if (!m) return m.error();
-      if (!*m) continue;
-      bool is_dev = (*m)->destination == "/dev";
-      c.mounts.push_back(std::move(**m));
-      if (is_dev) {
-        dev_mounted = true;
-        add_default_devices(c.mounts, "mounts[" + std::to_string(i) + "] (the default devices)");
-      }
+  for (std::size_t i = 0; mounts.present() && i < mounts.v->size(); ++i) {
+    auto m = parse_mount(Field{&(*mounts.v)[i], idx("mounts", i)}, opts.bundle_dir, b.warnings);
+    if (!m) return m.error();
+    if (!*m) continue;
+    bool is_dev = (*m)->destination == "/dev";
+    c.mounts.push_back(std::move(**m));
+    if (is_dev) {
+      dev_mounted = true;
+      add_default_devices(c.mounts, "mounts[" + std::to_string(i) + "] (the default devices)");
     }
   }
   if (!dev_mounted) {
-    // rdbox never creates nodes in the root it was given: the default devices get a /dev
-    // of their own, as when config.json mounts a tmpfs there (runtime-tools, podman and
-    // containerd all do).
     std::vector<MountEntry> dev{{MountType::tmpfs, "tmpfs", "/dev", false, true, MS_NOSUID, "mode=755,size=65536k",
                                  false, "", "the default /dev"}};
     add_default_devices(dev, "the default devices");
@@ -767,8 +755,11 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   }
   c.mounts.insert(c.mounts.end(), devices.begin(), devices.end());
   c.mounts.insert(c.mounts.end(), masks.begin(), masks.end());
+  return ok();
+}
 
-  if (auto s = parse_hooks(at(j, "", "hooks"), b.hooks); !s) return s.error();
+// annotations (strings only), and no other platform's section.
+Status parse_annotations(const json& j, Bundle& b) {
   Field ann = at(j, "", "annotations");
   if (ann.present()) {
     if (auto s = check_object(ann); !s) return s.error();
@@ -779,9 +770,13 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
   }
   for (const char* other : {"windows", "solaris", "vm", "zos"})
     if (at(j, "", other).present()) return Error::input(other, "is not for Linux, which is all rdbox runs on");
+  return ok();
+}
 
-  // What the runtime spec ties together.
-  if (!c.hostname.empty() && !(c.namespace_kinds() & CLONE_NEWUTS) )
+// What the runtime spec ties together, and what rdbox needs of it.
+Status check_ties(const ParseOptions& opts, Bundle& b) {
+  SandboxConfig& c = b.config;
+  if (!c.hostname.empty() && !(c.namespace_kinds() & CLONE_NEWUTS))
     return Error::input("hostname", "needs a new UTS namespace (linux.namespaces: {\"type\": \"uts\"})");
   if (!b.domainname.empty() && !(c.namespace_kinds() & CLONE_NEWUTS))
     return Error::input("domainname", "needs a new UTS namespace (linux.namespaces: {\"type\": \"uts\"})");
@@ -804,6 +799,39 @@ Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& op
       b.warnings.push_back("linux.resources: limits need a delegated cgroup; not applied without root");
     c.cgroup.reset();
   }
+  return ok();
+}
+
+}  // namespace
+
+Expected<Bundle> parse_config(std::string_view json_text, const ParseOptions& opts) {
+  auto parsed = parse_json_object(json_text, "config.json");
+  if (!parsed) return parsed.error();
+  const json& j = *parsed;
+  Bundle b;
+  b.bundle_dir = opts.bundle_dir;
+  SandboxConfig& c = b.config;
+  c.origins = {"root.path", "linux.uidMappings", "linux.gidMappings", "process.user", "--preserve-fds"};
+  c.confinement = "container";
+  c.launch.mode = Mode::clone;
+  c.launch.die_with_parent = false;
+  c.launch.start_gate = true;
+  c.root_create_targets = true;  // as runc: a mount's missing target is made in the root
+
+  if (auto s = parse_version(j, b); !s) return s.error();
+  if (auto s = parse_root_and_names(j, opts, b); !s) return s.error();
+  ProcessConfig pc;
+  if (auto s = parse_process_object(at(j, "", "process"), pc, b.process, b.warnings, opts.require_args); !s)
+    return s.error();
+  c.processes.push_back(std::move(pc));
+  std::vector<MountEntry> devices;
+  if (auto s = parse_linux(at(j, "", "linux"), opts, b, devices); !s) return s.error();
+  std::vector<MountEntry> masks = std::move(c.mounts);  // parse_linux's masked and read-only paths
+  c.mounts.clear();
+  if (auto s = parse_mounts(j, opts, b, std::move(devices), std::move(masks)); !s) return s.error();
+  if (auto s = parse_hooks(at(j, "", "hooks"), b.hooks); !s) return s.error();
+  if (auto s = parse_annotations(j, b); !s) return s.error();
+  if (auto s = check_ties(opts, b); !s) return s.error();
   // The container's own stdio is what the caller gave rdbox.
   c.processes[0].preserve_fds = 0;
   // A PID namespace given by path is joined by the runtime itself before the clone
