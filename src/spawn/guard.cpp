@@ -109,6 +109,7 @@ RDBOX_NO_SANITIZE int guard_main(void* arg) {
     // until rdbox arms us after posix_spawn returns, as before the gate existed.
     if (sys::call(SYS_getppid) != s->parent) break;
     sys::call(SYS_fcntl, s->gate, F_SETLEASE, F_UNLCK);
+    s->leased = false;
   }
   // rdbox is gone: take the command with it, as PR_SET_PDEATHSIG would have. A child not
   // yet through the gate (or not found) finds an empty path to exec: execve fails.
@@ -168,15 +169,20 @@ const char* SpawnGuard::gate_path(const char* path) {
   // passes the gate unhindered.
   if (::fcntl(gate_.get(), F_SETLEASE, F_WRLCK) == 0) {
     struct f_owner_ex owner {F_OWNER_PID, pid_};
-    if (::fcntl(gate_.get(), F_SETOWN_EX, &owner) != 0 || ::fcntl(gate_.get(), F_SETSIG, kGateSignal) != 0)
+    shared_->leased = true;
+    if (::fcntl(gate_.get(), F_SETOWN_EX, &owner) != 0 || ::fcntl(gate_.get(), F_SETSIG, kGateSignal) != 0) {
       ::fcntl(gate_.get(), F_SETLEASE, F_UNLCK);
+      shared_->leased = false;
+    }
   }
   return shared_->exec_path;
 }
 
 void SpawnGuard::after(int spawn_rc) {
   if (gate_fd() < 0) return;
-  ::fcntl(gate_.get(), F_SETLEASE, F_UNLCK);  // a child that died before the gate left it held
+  // Still held only when no child reached the gate (it died before): the guard let go.
+  if (shared_->leased) ::fcntl(gate_.get(), F_SETLEASE, F_UNLCK);
+  shared_->leased = false;
   if (spawn_rc != 0) forget_gated_child();
 }
 

@@ -48,6 +48,7 @@ class SpawnGuard {
     volatile int pidfd = -1;       // rdbox's pidfd of the spawned child, once armed
     volatile int gate_pidfd = -1;  // the guard's, taken while the child waits at the gate
     int gate = -1;                 // the leased file (read-only memfd, close-on-exec)
+    volatile bool leased = false;  // rdbox took the lease; the guard clears it on letting go
     pid_t parent = 0;
     int test_kill_at = 0;    // 1 "gate", 2 "gated" (test_stop.hpp)
     char children[64] = {};  // /proc/PID/task/TID/children of the spawning thread
